@@ -1,0 +1,96 @@
+import * as docker from "@pulumi/docker";
+import * as mysql from "@pulumi/mysql";
+import * as pulumi from "@pulumi/pulumi";
+import type { Flavor } from "./config";
+import { SqlDatabase, SqlGrant, SqlUser } from "./replication/accounts";
+
+/** The lab's accounts, by purpose. */
+export type AccountKey = "replication" | "app" | "readonly";
+
+export interface AccountPlan {
+    readonly key: AccountKey;
+    readonly user: string;
+    readonly host: string;
+    /** "*" for global privileges. */
+    readonly database: string;
+    readonly privileges: readonly string[];
+}
+
+/**
+ * What the lab grants, whichever provider declares it: the replication user gets replication
+ * privileges only, the app user everything on the app database, the read-only user SELECT there.
+ */
+export function accountPlan(database: string): AccountPlan[] {
+    return [
+        { key: "replication", user: "repl", host: "%", database: "*", privileges: ["REPLICATION CLIENT", "REPLICATION SLAVE"] },
+        { key: "app", user: "app", host: "%", database, privileges: ["ALL PRIVILEGES"] },
+        { key: "readonly", user: "reader", host: "%", database, privileges: ["SELECT"] },
+    ];
+}
+
+export interface LabAccountsArgs {
+    readonly flavor: Flavor;
+    /** The source server, as Pulumi reaches it. */
+    readonly host: string;
+    readonly port: number;
+    readonly rootPassword: pulumi.Input<string>;
+    readonly database: string;
+    readonly passwords: Record<AccountKey, pulumi.Input<string>>;
+    /** The source's container: when it goes, every account goes with it. */
+    readonly serverContainer: docker.Container;
+}
+
+/**
+ * The app database and the three accounts, declared on the source (replicas get them by replication).
+ * MySQL uses @pulumi/mysql; MariaDB, where @pulumi/mysql fails, the lab's own SQL resources.
+ */
+export class LabAccounts extends pulumi.ComponentResource {
+    public readonly database: pulumi.Resource;
+    /** The grant each account depends on, by key. */
+    public readonly grants: Record<AccountKey, pulumi.Resource>;
+    public readonly users: Record<AccountKey, { user: string; host: string }>;
+
+    constructor(name: string, args: LabAccountsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mysqllab:index:LabAccounts", name, {}, opts);
+        const plan = accountPlan(args.database);
+        // Gone with the server: a destroy must not wait on a server that no longer answers.
+        const childOpts = { parent: this, deletedWith: args.serverContainer, dependsOn: [args.serverContainer] };
+        const grants = {} as Record<AccountKey, pulumi.Resource>;
+
+        if (args.flavor === "mysql") {
+            const provider = new mysql.Provider(`${name}-mysql`, {
+                endpoint: endpointOf(args.host, args.port),
+                username: "root",
+                password: args.rootPassword,
+            }, { parent: this });
+            this.database = new mysql.Database(`${name}-db`, { name: args.database }, { ...childOpts, provider });
+            for (const a of plan) {
+                // No authPlugin: any value but its two special ones makes @pulumi/mysql create an empty password.
+                const user = new mysql.User(`${name}-${a.key}`, {
+                    user: a.user, host: a.host, plaintextPassword: args.passwords[a.key],
+                }, { ...childOpts, provider });
+                grants[a.key] = new mysql.Grant(`${name}-${a.key}-grant`, {
+                    user: user.user, host: user.host, database: a.database, table: "*", privileges: [...a.privileges],
+                }, { ...childOpts, provider, dependsOn: [user, this.database] });
+            }
+        } else {
+            const server = { serverHost: args.host, serverPort: args.port, adminPassword: args.rootPassword };
+            this.database = new SqlDatabase(`${name}-db`, { ...server, name: args.database }, childOpts);
+            for (const a of plan) {
+                const user = new SqlUser(`${name}-${a.key}`, {
+                    ...server, user: a.user, host: a.host, plaintextPassword: args.passwords[a.key],
+                }, childOpts);
+                grants[a.key] = new SqlGrant(`${name}-${a.key}-grant`, {
+                    ...server, user: user.user, host: user.host, database: a.database, table: "*", privileges: [...a.privileges],
+                }, { ...childOpts, dependsOn: [user, this.database] });
+            }
+        }
+        this.grants = grants;
+        this.users = Object.fromEntries(plan.map((a) => [a.key, { user: a.user, host: a.host }])) as LabAccounts["users"];
+        this.registerOutputs({ database: this.database, grants: this.grants, users: this.users });
+    }
+}
+
+function endpointOf(host: string, port: number): string {
+    return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,219 @@
+import * as net from "node:net";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The server family an image belongs to; it decides server options and SQL dialect. */
+export type Flavor = "mysql" | "mariadb";
+
+/** What a server does in the lab. Roles are data, never part of a container. */
+export type Role = "source" | "replica";
+
+/** Highest replica count the lab accepts: ten servers in all fit one laptop and one port range. */
+export const MAX_REPLICAS = 9;
+
+/** Defaults for every plain config key. Pulumi.yaml repeats them (a unit test keeps the two equal). */
+export const DEFAULTS = {
+    replicaCount: 2,
+    image: "mysql:8.4",
+    flavor: "auto",
+    pullImage: true,
+    database: "app",
+    bindAddress: "127.0.0.1",
+    basePort: 13306,
+    connectRetrySeconds: 2,
+    readEndpoint: true,
+    readEndpointPort: 13399,
+    proxyImage: "haproxy:2.8",
+} as const;
+
+/** One server of the lab, derived from config. */
+export interface ServerSpec {
+    /** Position in the lab; names and ports follow it. */
+    readonly index: number;
+    readonly role: Role;
+    /** MySQL server_id: unique and nonzero across the lab. */
+    readonly serverId: number;
+    /** Host port published on `bindAddress`. */
+    readonly hostPort: number;
+}
+
+/** Validated, typed config (passwords excluded: they stay Outputs). */
+export interface LabSettings {
+    readonly replicaCount: number;
+    readonly image: string;
+    readonly flavor: Flavor;
+    /** Version from the image tag (`mysql:8.0.22` gives "8.0.22"); undefined for `latest` and the like. */
+    readonly imageVersion?: string;
+    readonly pullImage: boolean;
+    readonly database: string;
+    readonly bindAddress: string;
+    readonly basePort: number;
+    readonly connectRetrySeconds: number;
+    readonly readEndpoint: boolean;
+    readonly readEndpointPort: number;
+    readonly proxyImage: string;
+    readonly servers: readonly ServerSpec[];
+}
+
+/** Raised for bad config: one line per problem, each naming the key, the value and what is allowed. */
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid stack config:\n  ${problems.join("\n  ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Raw config values as the engine hands them over (strings), keyed without the project prefix. */
+export type RawConfig = Record<string, string | undefined>;
+
+const IDENTIFIER = /^[A-Za-z0-9_]{1,64}$/;
+// A Docker image reference: [registry[:port]/]path[:tag][@digest], lower-case path.
+const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * Validates raw config and derives the servers. Pure: no Pulumi calls, so every error is unit-tested.
+ * Throws a ConfigError listing every bad key before any resource is declared.
+ */
+export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSettings {
+    const problems: string[] = [];
+    const bad = (key: string, value: string, allowed: string) =>
+        problems.push(`${project}:${key}: ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+
+    const int = (key: string, fallback: number, min: number, max: number): number => {
+        const value = raw[key];
+        if (value === undefined) return fallback;
+        const n = /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : NaN;
+        if (!Number.isSafeInteger(n) || n < min || n > max) {
+            bad(key, value, `an integer from ${min} to ${max}`);
+            return fallback;
+        }
+        return n;
+    };
+    const bool = (key: string, fallback: boolean): boolean => {
+        const value = raw[key];
+        if (value === undefined) return fallback;
+        if (value === "true" || value === "false") return value === "true";
+        bad(key, value, "true or false");
+        return fallback;
+    };
+    const str = (key: string, fallback: string, ok: (v: string) => boolean, allowed: string): string => {
+        const value = raw[key];
+        if (value === undefined) return fallback;
+        if (!ok(value)) {
+            bad(key, value, allowed);
+            return fallback;
+        }
+        return value;
+    };
+
+    const known = new Set([...Object.keys(DEFAULTS), ...PASSWORD_KEYS]);
+    for (const key of Object.keys(raw)) {
+        if (!known.has(key)) {
+            problems.push(`${project}:${key}: unknown key; expected one of ${[...known].sort().join(", ")}`);
+        }
+    }
+
+    const replicaCount = int("replicaCount", DEFAULTS.replicaCount, 0, MAX_REPLICAS);
+    const image = str("image", DEFAULTS.image, (v) => IMAGE_REF.test(v), "a Docker image reference such as mysql:8.4 or mariadb:11.4");
+    const flavorSetting = str("flavor", DEFAULTS.flavor, (v) => ["auto", "mysql", "mariadb"].includes(v), "auto, mysql or mariadb");
+    const pullImage = bool("pullImage", DEFAULTS.pullImage);
+    const database = str("database", DEFAULTS.database, (v) => IDENTIFIER.test(v) && !SYSTEM_SCHEMAS.includes(v.toLowerCase()),
+        "1 to 64 letters, digits or underscores, not a system schema");
+    const bindAddress = str("bindAddress", DEFAULTS.bindAddress, (v) => net.isIP(v) !== 0, "an IPv4 or IPv6 address such as 127.0.0.1");
+    const basePort = int("basePort", DEFAULTS.basePort, 1, 65535);
+    const connectRetrySeconds = int("connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600);
+    const readEndpoint = bool("readEndpoint", DEFAULTS.readEndpoint);
+    const readEndpointPort = int("readEndpointPort", DEFAULTS.readEndpointPort, 1, 65535);
+    const proxyImage = str("proxyImage", DEFAULTS.proxyImage, (v) => IMAGE_REF.test(v), "a Docker image reference such as haproxy:2.8");
+
+    if (basePort + replicaCount > 65535) {
+        problems.push(`${project}:basePort: ${basePort} is not allowed with replicaCount ${replicaCount}; ` +
+            `ports ${basePort}..${basePort + replicaCount} must stay within 1..65535`);
+    }
+    if (readEndpoint && readEndpointPort >= basePort && readEndpointPort <= basePort + replicaCount) {
+        problems.push(`${project}:readEndpointPort: ${readEndpointPort} is not allowed; it collides with the server ports ` +
+            `${basePort}..${basePort + replicaCount}`);
+    }
+
+    let flavor: Flavor = "mysql";
+    if (flavorSetting === "auto") {
+        const inferred = inferFlavor(image);
+        if (inferred === undefined) {
+            problems.push(`${project}:flavor: "auto" cannot tell the flavor of image ${JSON.stringify(image)}; ` +
+                `set flavor to mysql or mariadb`);
+        } else {
+            flavor = inferred;
+        }
+    } else {
+        flavor = flavorSetting as Flavor;
+    }
+
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    const servers = Array.from({ length: replicaCount + 1 }, (_, index): ServerSpec => ({
+        index,
+        role: index === 0 ? "source" : "replica",
+        serverId: index + 1,
+        hostPort: basePort + index,
+    }));
+
+    return {
+        replicaCount, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
+        basePort, connectRetrySeconds, readEndpoint, readEndpointPort, proxyImage, servers,
+    };
+}
+
+/** Secret config keys; each is generated with @pulumi/random when unset. */
+export const PASSWORD_KEYS = ["rootPassword", "replicationPassword", "appPassword", "readonlyPassword"] as const;
+export type PasswordKey = (typeof PASSWORD_KEYS)[number];
+
+const SYSTEM_SCHEMAS = ["mysql", "sys", "information_schema", "performance_schema"];
+
+/** "mariadb" when the image's repository name says so, "mysql" for mysql/percona, else undefined. */
+export function inferFlavor(image: string): Flavor | undefined {
+    const repo = imageRepository(image).split("/").pop() ?? "";
+    if (repo.includes("mariadb")) return "mariadb";
+    if (repo.includes("mysql") || repo.includes("percona")) return "mysql";
+    return undefined;
+}
+
+/** The numeric version in an image tag (`mysql:8.0.22-debian` gives "8.0.22"), if there is one. */
+export function imageTagVersion(image: string): string | undefined {
+    const withoutDigest = image.split("@")[0];
+    const tag = withoutDigest.slice(imageRepository(image).length + 1);
+    return /^(\d+(?:\.\d+){0,2})/.exec(tag)?.[1];
+}
+
+function imageRepository(image: string): string {
+    const withoutDigest = image.split("@")[0];
+    const lastSlash = withoutDigest.lastIndexOf("/");
+    const colon = withoutDigest.indexOf(":", lastSlash + 1);
+    return colon === -1 ? withoutDigest : withoutDigest.slice(0, colon);
+}
+
+/** Reads and validates the stack's config. The only place that reads config. */
+export function loadConfig(): LabSettings & { passwords: Partial<Record<PasswordKey, pulumi.Output<string>>> } {
+    const config = new pulumi.Config();
+    const raw: RawConfig = {};
+    for (const key of Object.keys(DEFAULTS)) raw[key] = config.get(key);
+    for (const key of Object.keys(allProjectConfig(config.name))) {
+        if (!(key in raw) && !(PASSWORD_KEYS as readonly string[]).includes(key)) raw[key] = config.get(key);
+    }
+    for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
+    const settings = parseConfig(raw, config.name);
+    const passwords: Partial<Record<PasswordKey, pulumi.Output<string>>> = {};
+    for (const key of PASSWORD_KEYS) {
+        const value = config.getSecret(key);
+        if (value !== undefined) passwords[key] = value;
+    }
+    return { ...settings, passwords };
+}
+
+/** Every key the stack sets in this project's namespace, so a misspelt key is reported, not ignored. */
+function allProjectConfig(project: string): Record<string, string> {
+    const all = pulumi.runtime.allConfig();
+    const ours: Record<string, string> = {};
+    for (const [key, value] of Object.entries(all)) {
+        if (key.startsWith(`${project}:`)) ours[key.slice(project.length + 1)] = value;
+    }
+    return ours;
+}

@@ -1,0 +1,156 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { AccountKey, LabAccounts } from "./accounts";
+import type { LabSettings, PasswordKey } from "./config";
+import { MysqlServer } from "./mysqlServer";
+import { Replication } from "./replication/replication";
+import { ServerRole } from "./replication/serverRole";
+
+/** Arguments of the whole lab. */
+export interface MysqlLabArgs {
+    /** Validated settings (see components/config.ts). */
+    readonly settings: LabSettings;
+    /** Prefix of every Docker object's name; include the stack so stacks live side by side. */
+    readonly namePrefix: string;
+    /** Labels put on every Docker object (project and stack). */
+    readonly labels: Record<string, string>;
+    /** Passwords from config; each one missing is generated and kept as a secret. */
+    readonly passwords?: Partial<Record<PasswordKey, pulumi.Input<string>>>;
+}
+
+const ACCOUNT_PASSWORD: Record<AccountKey, PasswordKey> = {
+    replication: "replicationPassword",
+    app: "appPassword",
+    readonly: "readonlyPassword",
+};
+
+/**
+ * A source and N replicas on one Docker network, the app database and accounts on the source, and
+ * GTID replication from the source to every replica.
+ */
+export class MysqlLab extends pulumi.ComponentResource {
+    public readonly network: docker.Network;
+    public readonly servers: MysqlServer[];
+    public readonly source: MysqlServer;
+    public readonly replicas: MysqlServer[];
+    public readonly accounts: LabAccounts;
+    public readonly replications: Replication[];
+    public readonly roles: ServerRole[];
+    /** Every password, secret. */
+    public readonly passwords: Record<PasswordKey, pulumi.Output<string>>;
+    /** The app database's name. */
+    public readonly database: string;
+
+    constructor(name: string, args: MysqlLabArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mysqllab:index:MysqlLab", name, {}, opts);
+        const s = args.settings;
+        this.database = s.database;
+        const labelsList = Object.entries(args.labels).map(([label, value]) => ({ label, value }));
+
+        this.passwords = {} as Record<PasswordKey, pulumi.Output<string>>;
+        for (const key of ["rootPassword", "replicationPassword", "appPassword", "readonlyPassword"] as const) {
+            const given = args.passwords?.[key];
+            this.passwords[key] = given !== undefined
+                ? pulumi.secret(given)
+                // Alphanumeric: the passwords travel in URLs and shell examples.
+                : new random.RandomPassword(`${name}-${key}`, { length: 24, special: false }, { parent: this }).result;
+        }
+
+        this.network = new docker.Network(`${name}-net`, {
+            name: `${args.namePrefix}-net`,
+            driver: "bridge",
+            labels: labelsList,
+        }, { parent: this });
+
+        const imageId = s.pullImage
+            // keepLocally: the image is shared with other stacks and outlives this one.
+            ? new docker.RemoteImage(`${name}-image`, { name: s.image, keepLocally: true }, { parent: this }).imageId
+            : docker.getRemoteImageOutput({ name: s.image }, { parent: this }).id;
+
+        this.servers = s.servers.map((spec) => new MysqlServer(`${name}-server-${spec.index}`, {
+            containerName: `${args.namePrefix}-server-${spec.index}`,
+            imageId,
+            flavor: s.flavor,
+            imageVersion: s.imageVersion,
+            serverId: spec.serverId,
+            networkName: this.network.name,
+            bindAddress: s.bindAddress,
+            hostPort: spec.hostPort,
+            rootPassword: this.passwords.rootPassword,
+            labels: { ...args.labels, "mysql-replicas.server": String(spec.index) },
+        }, { parent: this }));
+
+        const sourceSpec = s.servers.find((x) => x.role === "source")!;
+        this.source = this.servers[sourceSpec.index];
+        this.replicas = s.servers.filter((x) => x.role === "replica").map((x) => this.servers[x.index]);
+
+        this.accounts = new LabAccounts(`${name}-accounts`, {
+            flavor: s.flavor,
+            host: this.source.host,
+            port: this.source.port,
+            rootPassword: this.passwords.rootPassword,
+            database: s.database,
+            passwords: {
+                replication: this.passwords[ACCOUNT_PASSWORD.replication],
+                app: this.passwords[ACCOUNT_PASSWORD.app],
+                readonly: this.passwords[ACCOUNT_PASSWORD.readonly],
+            },
+            serverContainer: this.source.container,
+        }, { parent: this });
+
+        const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {
+            serverName: this.source.internalHost,
+            host: this.source.host,
+            port: this.source.port,
+            adminPassword: this.passwords.rootPassword,
+            role: "source",
+        }, { parent: this, dependsOn: [this.source.container] });
+
+        this.replications = [];
+        this.roles = [sourceRole];
+        for (const spec of s.servers.filter((x) => x.role === "replica")) {
+            const replica = this.servers[spec.index];
+            const replication = new Replication(`${name}-server-${spec.index}-replication`, {
+                replicaName: replica.internalHost,
+                replicaHost: replica.host,
+                replicaPort: replica.port,
+                replicaInstance: replica.container.id,
+                adminPassword: this.passwords.rootPassword,
+                sourceHost: this.source.internalHost,
+                sourcePort: 3306,
+                sourceProbeHost: this.source.host,
+                sourceProbePort: this.source.port,
+                user: this.accounts.users.replication.user,
+                password: this.passwords.replicationPassword,
+                connectRetry: s.connectRetrySeconds,
+            }, {
+                parent: this,
+                dependsOn: [replica.container, this.source.container, this.accounts.grants.replication],
+                // The replica's server going away ends its replication too.
+                deletedWith: replica.container,
+            });
+            this.replications.push(replication);
+            this.roles.push(new ServerRole(`${name}-server-${spec.index}-role`, {
+                serverName: replica.internalHost,
+                host: replica.host,
+                port: replica.port,
+                adminPassword: this.passwords.rootPassword,
+                role: "replica",
+            }, { parent: this, dependsOn: [replication], deletedWith: replica.container }));
+        }
+
+        this.registerOutputs({
+            network: this.network, servers: this.servers, accounts: this.accounts,
+            replications: this.replications, roles: this.roles, passwords: this.passwords,
+        });
+    }
+
+    /** A mysql:// URL for one account against one server; secret, as it carries the password. */
+    connectionString(account: AccountKey, server: MysqlServer): pulumi.Output<string> {
+        const user = this.accounts.users[account].user;
+        const host = server.host.includes(":") ? `[${server.host}]` : server.host;
+        const password = this.passwords[ACCOUNT_PASSWORD[account]];
+        return pulumi.secret(pulumi.interpolate`mysql://${user}:${password}@${host}:${server.port}/${this.database}`);
+    }
+}

@@ -1,0 +1,90 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { Flavor } from "./config";
+import { healthcheck, serverArgs, serverEnv } from "./serverOptions";
+
+/** Arguments of one MySQL-family server. */
+export interface MysqlServerArgs {
+    /** Container name; also the host name other lab containers reach it by. */
+    readonly containerName: string;
+    /** Image id (not name: a name makes every up replace the container). */
+    readonly imageId: pulumi.Input<string>;
+    readonly flavor: Flavor;
+    /** Version from the image tag; undefined means the newest option names. */
+    readonly imageVersion?: string;
+    /** Unique, nonzero server_id. */
+    readonly serverId: number;
+    /** The lab network. */
+    readonly networkName: pulumi.Input<string>;
+    /** Host address the port is published on. Defaults to 127.0.0.1. */
+    readonly bindAddress?: string;
+    readonly hostPort: number;
+    readonly rootPassword: pulumi.Input<string>;
+    /** Labels for the container and its volume (project, stack, server index). */
+    readonly labels: Record<string, string>;
+}
+
+/**
+ * One server: a named data volume and a container that starts read-only. Its role is applied at run
+ * time by ServerRole, so nothing here changes when the source moves.
+ */
+export class MysqlServer extends pulumi.ComponentResource {
+    public readonly volume: docker.Volume;
+    public readonly container: docker.Container;
+    /** Where Pulumi and the user reach it: the published address and port. */
+    public readonly host: string;
+    public readonly port: number;
+    /** Where other lab containers reach it. */
+    public readonly internalHost: string;
+
+    constructor(name: string, args: MysqlServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mysqllab:index:MysqlServer", name, {}, opts);
+        const labels = Object.entries(args.labels).map(([label, value]) => ({ label, value }));
+        const bindAddress = args.bindAddress ?? "127.0.0.1";
+
+        this.volume = new docker.Volume(`${name}-data`, {
+            name: `${args.containerName}-data`,
+            labels,
+        }, { parent: this });
+
+        this.container = new docker.Container(`${name}-container`, {
+            name: args.containerName,
+            hostname: args.containerName,
+            image: args.imageId,
+            command: serverArgs(args.flavor, args.imageVersion, args.serverId),
+            envs: pulumi.secret(pulumi.output(args.rootPassword).apply((pw) => serverEnv(args.flavor, pw))),
+            labels,
+            volumes: [{ volumeName: this.volume.name, containerPath: "/var/lib/mysql" }],
+            networksAdvanced: [{ name: args.networkName }],
+            ports: [{ internal: 3306, external: args.hostPort, ip: bindAddress, protocol: "tcp" }],
+            healthcheck: healthcheck(args.flavor),
+            wait: true,
+            waitTimeout: 300,
+            restart: "unless-stopped",
+            mustRun: true,
+            // mysqld needs time to flush InnoDB and close its binary log; the default kills it.
+            destroyGraceSeconds: 60,
+        }, {
+            parent: this,
+            // A fixed name and port cannot exist twice, so the old container must go first.
+            deleteBeforeReplace: true,
+            // The docker provider neither applies nor reads back healthcheck edits.
+            replaceOnChanges: ["healthcheck"],
+            additionalSecretOutputs: ["envs"],
+        });
+
+        this.host = connectHost(bindAddress);
+        this.port = args.hostPort;
+        this.internalHost = args.containerName;
+        this.registerOutputs({
+            volume: this.volume, container: this.container, host: this.host, port: this.port, internalHost: this.internalHost,
+        });
+    }
+}
+
+/** The address to connect to for a bind address: a wildcard bind is reached on loopback. */
+export function connectHost(bindAddress: string): string {
+    if (bindAddress === "0.0.0.0") return "127.0.0.1";
+    if (bindAddress === "::") return "::1";
+    return bindAddress;
+}

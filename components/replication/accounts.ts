@@ -1,0 +1,244 @@
+/**
+ * Database, user and grant as dynamic resources written with mysql2: the lab's stand-in for
+ * @pulumi/mysql on MariaDB, where that provider fails (it reads @@innodb_version, gone since 10.10).
+ * Inputs mirror @pulumi/mysql's Database, User and Grant so the lab declares the same things either way.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Endpoint, isGone, query, withConnection } from "./connection";
+import * as sql from "./sql";
+
+/** How a resource reaches its server, as seen from where Pulumi runs. */
+interface ServerInputs {
+    readonly serverHost: string;
+    readonly serverPort: number;
+    readonly adminUser: string;
+    readonly adminPassword: string;
+}
+
+/** Pulumi input form of ServerInputs. */
+export interface SqlServerArgs {
+    readonly serverHost: pulumi.Input<string>;
+    readonly serverPort: pulumi.Input<number>;
+    /** Defaults to root. */
+    readonly adminUser?: pulumi.Input<string>;
+    readonly adminPassword: pulumi.Input<string>;
+}
+
+const TIMEOUT_SECONDS = 60;
+
+function endpoint(s: ServerInputs): Endpoint {
+    return { host: s.serverHost, port: s.serverPort, user: s.adminUser, password: s.adminPassword };
+}
+
+function changedKeys<T>(olds: T, news: T, keys: readonly (keyof T)[]): string[] {
+    return keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k])) as string[];
+}
+
+const SERVER_KEYS = ["serverHost", "serverPort", "adminUser", "adminPassword"] as const;
+
+function serverProps(args: SqlServerArgs) {
+    return {
+        serverHost: args.serverHost,
+        serverPort: args.serverPort,
+        adminUser: args.adminUser ?? "root",
+        adminPassword: pulumi.secret(args.adminPassword),
+    };
+}
+
+// ---------------------------------------------------------------- database
+
+export interface DatabaseInputs extends ServerInputs, sql.DatabaseSpec {}
+
+export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, DatabaseInputs> = {
+    async diff(_id, olds, news) {
+        const replaces = changedKeys(olds, news, ["name", "defaultCharacterSet", "defaultCollation"]);
+        const changes = changedKeys(olds, news, SERVER_KEYS);
+        return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        await withConnection(endpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.createDatabase(inputs)));
+        return { id: inputs.name, outs: inputs };
+    },
+    async read(id, props) {
+        const p = props as DatabaseInputs;
+        const rows = await withConnection(endpoint(p), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.databaseExists(p)));
+        // An empty id tells the engine the database is gone.
+        return rows.length === 0 ? { id: "", props: p } : { id, props: p };
+    },
+    async update(_id, _olds, news) {
+        return { outs: news };
+    },
+    async delete(_id, props) {
+        await ignoreGone(() => withConnection(endpoint(props), 10, "server", (conn) => query(conn, sql.dropDatabase(props))));
+    },
+};
+
+export interface SqlDatabaseArgs extends SqlServerArgs {
+    readonly name: pulumi.Input<string>;
+    readonly defaultCharacterSet?: pulumi.Input<string>;
+    readonly defaultCollation?: pulumi.Input<string>;
+}
+
+/** A schema, like mysql.Database. */
+export class SqlDatabase extends pulumi.dynamic.Resource {
+    public readonly name!: pulumi.Output<string>;
+    constructor(name: string, args: SqlDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
+        super(databaseProvider, name, { ...serverProps(args), name: args.name,
+            defaultCharacterSet: args.defaultCharacterSet ?? "", defaultCollation: args.defaultCollation ?? "" },
+        secretOpts(opts, ["adminPassword"]), "sql", "Database");
+    }
+}
+
+// ---------------------------------------------------------------- user
+
+export interface UserInputs extends ServerInputs, sql.UserSpec {
+    readonly plaintextPassword: string;
+}
+
+export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (typeof news.user !== "string" || news.user.length === 0 || news.user.length > 32) {
+            failures.push({ property: "user", reason: `user must be 1 to 32 characters, got ${JSON.stringify(news.user)}` });
+        }
+        if (typeof news.plaintextPassword !== "string" || news.plaintextPassword.length === 0) {
+            failures.push({ property: "plaintextPassword", reason: "plaintextPassword must be a non-empty string" });
+        }
+        return { inputs: news, failures };
+    },
+    async diff(_id, olds, news) {
+        const replaces = changedKeys(olds, news, ["user", "host"]);
+        const changes = changedKeys(olds, news, [...SERVER_KEYS, "plaintextPassword"]);
+        return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        await withConnection(endpoint(inputs), TIMEOUT_SECONDS, "server",
+            (conn) => query(conn, sql.createUser(inputs, inputs.plaintextPassword)));
+        return { id: `${inputs.user}@${inputs.host}`, outs: inputs };
+    },
+    async read(id, props) {
+        const p = props as UserInputs;
+        const [row] = await withConnection(endpoint(p), TIMEOUT_SECONDS, "server",
+            (conn) => query<{ n: number | string }>(conn, sql.userExists(p)));
+        return Number(row.n) === 0 ? { id: "", props: p } : { id, props: p };
+    },
+    async update(_id, olds, news) {
+        if (olds.plaintextPassword !== news.plaintextPassword) {
+            await withConnection(endpoint(news), TIMEOUT_SECONDS, "server",
+                (conn) => query(conn, sql.alterUserPassword(news, news.plaintextPassword)));
+        }
+        return { outs: news };
+    },
+    async delete(_id, props) {
+        await ignoreGone(() => withConnection(endpoint(props), 10, "server", (conn) => query(conn, sql.dropUser(props))));
+    },
+};
+
+export interface SqlUserArgs extends SqlServerArgs {
+    readonly user: pulumi.Input<string>;
+    /** Defaults to "%". */
+    readonly host?: pulumi.Input<string>;
+    readonly plaintextPassword: pulumi.Input<string>;
+}
+
+/** An account, like mysql.User with plaintextPassword. The password is a secret in and out. */
+export class SqlUser extends pulumi.dynamic.Resource {
+    public readonly user!: pulumi.Output<string>;
+    public readonly host!: pulumi.Output<string>;
+    constructor(name: string, args: SqlUserArgs, opts?: pulumi.CustomResourceOptions) {
+        super(userProvider, name, { ...serverProps(args), user: args.user, host: args.host ?? "%",
+            plaintextPassword: pulumi.secret(args.plaintextPassword) },
+        secretOpts(opts, ["adminPassword", "plaintextPassword"]), "sql", "User");
+    }
+}
+
+// ---------------------------------------------------------------- grant
+
+export interface GrantInputs extends ServerInputs, sql.GrantSpec {}
+
+export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantInputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (!Array.isArray(news.privileges) || news.privileges.length === 0) {
+            failures.push({ property: "privileges", reason: "privileges must list at least one privilege" });
+        }
+        return { inputs: { ...news, privileges: sql.normalisePrivileges(news.privileges ?? []) }, failures };
+    },
+    async diff(_id, olds, news) {
+        const replaces = changedKeys(olds, news, ["user", "host", "database", "table"]);
+        const changes = changedKeys(olds, { ...news, privileges: sql.normalisePrivileges(news.privileges) },
+            [...SERVER_KEYS, "privileges"]);
+        return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        await withConnection(endpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.grant(inputs)));
+        return { id: `${inputs.user}@${inputs.host}:${inputs.database}.${inputs.table}`, outs: inputs };
+    },
+    async read(id, props) {
+        const p = props as GrantInputs;
+        const privileges = await withConnection(endpoint(p), TIMEOUT_SECONDS, "server", (conn) => grantedOn(conn, p));
+        // Report what is really granted; a grant revoked behind our back shows as a diff on privileges.
+        return privileges === undefined ? { id: "", props: p } : { id, props: { ...p, privileges } };
+    },
+    async update(_id, olds, news) {
+        await withConnection(endpoint(news), TIMEOUT_SECONDS, "server", async (conn) => {
+            const have = (await grantedOn(conn, news)) ?? [];
+            const want = sql.normalisePrivileges(news.privileges);
+            const extra = have.filter((p) => !want.includes(p));
+            if (extra.length > 0) await query(conn, sql.revoke({ ...news, privileges: extra }));
+            await query(conn, sql.grant({ ...news, privileges: want }));
+        });
+        void olds;
+        return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
+    },
+    async delete(_id, props) {
+        await ignoreGone(() => withConnection(endpoint(props), 10, "server", async (conn) => {
+            const have = await grantedOn(conn, props);
+            if (have && have.length > 0) await query(conn, sql.revoke({ ...props, privileges: have }));
+        }));
+    },
+};
+
+/** The privileges the grant's user holds on the grant's object; undefined when the user is gone. */
+async function grantedOn(conn: import("mysql2/promise").Connection, g: GrantInputs): Promise<string[] | undefined> {
+    const [exists] = await query<{ n: number | string }>(conn, sql.userExists(g));
+    if (Number(exists.n) === 0) return undefined;
+    const rows = await query<Record<string, string>>(conn, sql.showGrants(g));
+    return sql.grantedPrivileges(rows.map((r) => Object.values(r)[0]), g);
+}
+
+export interface SqlGrantArgs extends SqlServerArgs {
+    readonly user: pulumi.Input<string>;
+    /** Defaults to "%". */
+    readonly host?: pulumi.Input<string>;
+    /** A schema, or "*" for global privileges. */
+    readonly database: pulumi.Input<string>;
+    /** Defaults to "*". */
+    readonly table?: pulumi.Input<string>;
+    readonly privileges: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** Privileges on a schema or globally, like mysql.Grant. Read reports what SHOW GRANTS really says. */
+export class SqlGrant extends pulumi.dynamic.Resource {
+    public readonly privileges!: pulumi.Output<string[]>;
+    constructor(name: string, args: SqlGrantArgs, opts?: pulumi.CustomResourceOptions) {
+        super(grantProvider, name, { ...serverProps(args), user: args.user, host: args.host ?? "%",
+            database: args.database, table: args.table ?? "*", privileges: args.privileges },
+        secretOpts(opts, ["adminPassword"]), "sql", "Grant");
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+async function ignoreGone(fn: () => Promise<unknown>): Promise<void> {
+    try {
+        await fn();
+    } catch (err) {
+        // The server is gone, and what it held with it.
+        if (!isGone(err)) throw err;
+    }
+}
+
+function secretOpts(opts: pulumi.CustomResourceOptions | undefined, keys: string[]): pulumi.CustomResourceOptions {
+    return { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...keys] };
+}

@@ -1,0 +1,95 @@
+/**
+ * Connections for the dynamic providers. This module travels inside each serialized provider, so it
+ * loads mysql2 inside the functions that use it (a module captured at top level breaks serialization).
+ */
+import type { Connection } from "mysql2/promise";
+import type { Statement } from "./sql";
+
+/** Where a provider reaches a server, and as whom. */
+export interface Endpoint {
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    readonly password: string;
+}
+
+/** MySQL error codes that waiting will not cure. */
+const FATAL_CONNECT_ERRORS: readonly string[] = ["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE"];
+
+export function describe(e: Pick<Endpoint, "host" | "port">): string {
+    return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+/**
+ * Opens a connection, retrying until `timeoutSeconds` while the server is not up yet. Wrong credentials
+ * fail at once. The error never carries the password.
+ */
+export async function connect(endpoint: Endpoint, timeoutSeconds: number, what = "server"): Promise<Connection> {
+    const mysql = require("mysql2/promise") as typeof import("mysql2/promise");
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let last = "";
+    for (;;) {
+        try {
+            return await mysql.createConnection({
+                host: endpoint.host,
+                port: endpoint.port,
+                user: endpoint.user,
+                password: endpoint.password,
+                connectTimeout: Math.max(1000, Math.min(10_000, deadline - Date.now())),
+                // The lab's servers use caching_sha2 without TLS; mysql2 fetches the RSA key itself.
+                ssl: undefined,
+                supportBigNumbers: true,
+                bigNumberStrings: true,
+                dateStrings: true,
+            });
+        } catch (err) {
+            const e = err as { code?: string; message?: string };
+            last = e.message ?? String(err);
+            if (e.code && FATAL_CONNECT_ERRORS.includes(e.code)) {
+                throw new Error(`cannot log in to ${what} ${describe(endpoint)} as ${endpoint.user}: ${last}`);
+            }
+            if (Date.now() >= deadline) {
+                throw new Error(`timed out after ${timeoutSeconds} s waiting for ${what} ${describe(endpoint)} ` +
+                    `to accept connections; last error: ${last}`);
+            }
+            await sleep(500);
+        }
+    }
+}
+
+/** Runs `fn` with a connection that is always closed afterwards. */
+export async function withConnection<T>(endpoint: Endpoint, timeoutSeconds: number, what: string,
+    fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const conn = await connect(endpoint, timeoutSeconds, what);
+    try {
+        return await fn(conn);
+    } finally {
+        await conn.end().catch(() => conn.destroy());
+    }
+}
+
+/** Runs a statement and returns its rows. Errors name the statement's first words, never its parameters. */
+export async function query<T = Record<string, unknown>>(conn: Connection, stmt: Statement): Promise<T[]> {
+    try {
+        const [rows] = await conn.query({ sql: stmt.sql, values: stmt.params as unknown[] | undefined });
+        return Array.isArray(rows) ? (rows as T[]) : [];
+    } catch (err) {
+        const e = err as { message?: string };
+        // mysql2 attaches the formatted SQL (with passwords) to its errors: build a new one without it.
+        throw new Error(`${stmt.sql.split(" ").slice(0, 4).join(" ")} failed: ${e.message ?? String(err)}`);
+    }
+}
+
+export async function execAll(conn: Connection, stmts: readonly Statement[]): Promise<void> {
+    for (const stmt of stmts) await query(conn, stmt);
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** True for errors that mean the server is not there at all (container gone, port closed). */
+export function isGone(err: unknown): boolean {
+    const message = String((err as { message?: string })?.message ?? err);
+    return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|timed out after|connect ETIMEDOUT/.test(message);
+}

@@ -1,0 +1,359 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Connection } from "mysql2/promise";
+import { Endpoint, describe, execAll, isGone, query, sleep, withConnection } from "./connection";
+import * as sql from "./sql";
+
+/** Inputs of a Replication resource, resolved: what the provider methods see. */
+export interface ReplicationInputs {
+    /** A name for messages, e.g. the replica's container name. */
+    readonly replicaName: string;
+    /** The replica's admin endpoint as seen from where Pulumi runs. */
+    readonly replicaHost: string;
+    readonly replicaPort: number;
+    /** The replica's container id, "" when unknown; a new one triggers a re-point. */
+    readonly replicaInstance: string;
+    readonly adminUser: string;
+    readonly adminPassword: string;
+    /** The source as the replica reaches it (on the lab network). */
+    readonly sourceHost: string;
+    readonly sourcePort: number;
+    /** The source as Pulumi reaches it, to read what it has executed (logged in as the replication user). */
+    readonly sourceProbeHost: string;
+    readonly sourceProbePort: number;
+    /** Replication credentials. */
+    readonly user: string;
+    readonly password: string;
+    /** Seconds between the replica's reconnect attempts. */
+    readonly connectRetry: number;
+    /** Reconnect attempts before the replica gives up (MySQL). */
+    readonly retryCount: number;
+    /** Bound on every wait in create and update. */
+    readonly timeoutSeconds: number;
+}
+
+/** What read reports: the replica as it really is. */
+export interface ReplicationStatus {
+    readonly ioRunning: string;
+    readonly sqlRunning: string;
+    /** Where the replica really points; differs from sourceHost/sourcePort inputs when someone re-pointed it. */
+    readonly actualSourceHost: string;
+    readonly actualSourcePort: number;
+    readonly secondsBehind: number | null;
+    readonly lastIoError: string;
+    readonly lastSqlError: string;
+    /** e.g. "mysql 8.4.3" */
+    readonly serverVersion: string;
+}
+
+export type ReplicationOutputs = ReplicationInputs & ReplicationStatus;
+
+/** Inputs that re-point the replica in place when they change. */
+const REPOINT_KEYS: readonly (keyof ReplicationInputs)[] = [
+    "sourceHost", "sourcePort", "sourceProbeHost", "sourceProbePort", "user", "password", "connectRetry", "retryCount",
+    "adminUser", "adminPassword", "timeoutSeconds", "replicaName", "replicaInstance",
+];
+/** Inputs that name a different replica: a new resource. */
+const REPLACE_KEYS: readonly (keyof ReplicationInputs)[] = ["replicaHost", "replicaPort"];
+
+function adminOf(i: ReplicationInputs): Endpoint {
+    return { host: i.replicaHost, port: i.replicaPort, user: i.adminUser, password: i.adminPassword };
+}
+
+function fail(i: ReplicationInputs, message: string): Error {
+    return new Error(`replication on ${i.replicaName} (${describe(adminOf(i))}): ${message}`);
+}
+
+async function serverVersion(conn: Connection): Promise<sql.ServerVersion> {
+    const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
+    return sql.parseServerVersion(row.v);
+}
+
+async function replicaStatus(conn: Connection, d: sql.ReplicationDialect): Promise<sql.ReplicaStatus> {
+    const rows = await query(conn, d.showStatus);
+    return sql.normaliseStatus(rows[0]);
+}
+
+/** Transactions the replica has executed that the source has not. */
+async function errantTransactions(conn: Connection, v: sql.ServerVersion, sourceGtids: string, sourceState: string): Promise<string> {
+    if (v.flavor === "mysql") {
+        const [own] = await query<{ gtids: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_executed AS gtids" });
+        const [row] = await query<{ errant: string }>(conn, {
+            sql: "SELECT GTID_SUBTRACT(?, ?) AS errant", params: [own.gtids, sourceGtids],
+        });
+        return row.errant.replace(/\s+/g, "");
+    }
+    const [own] = await query<{ state: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS state" });
+    return sql.mariadbErrant(own.state, sourceState).join(",");
+}
+
+/** A replica nobody has used: never pointed anywhere and holding no schema of its own. */
+async function isFresh(conn: Connection, status: sql.ReplicaStatus): Promise<boolean> {
+    if (status.configured) return false;
+    const rows = await query<{ name: string }>(conn, { sql: "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA" });
+    return rows.every((r) => sql.SYSTEM_SCHEMAS.includes(r.name.toLowerCase()));
+}
+
+/**
+ * MySQL's super_read_only blocks some replication statements on older versions; lift it while
+ * re-pointing and put it back after. read_only stays on, so ordinary users still cannot write.
+ */
+async function withSuperReadOnlyLifted<T>(conn: Connection, v: sql.ServerVersion, fn: () => Promise<T>): Promise<T> {
+    if (v.flavor !== "mysql") return fn();
+    const [row] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
+    if (Number(row.on) !== 1) return fn();
+    await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
+    try {
+        return await fn();
+    } finally {
+        await query(conn, { sql: "SET GLOBAL super_read_only = ON" });
+    }
+}
+
+/**
+ * Points the replica at its source and waits until it has caught up with what the source had
+ * executed when this began. Used by create and update alike. On failure nothing is left configured.
+ */
+async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
+    const deadline = Date.now() + i.timeoutSeconds * 1000;
+    const remaining = () => Math.max(1, Math.round((deadline - Date.now()) / 1000));
+
+    // What the source has executed now, read as the replication user: this also proves the credentials.
+    const probe: Endpoint = { host: i.sourceProbeHost, port: i.sourceProbePort, user: i.user, password: i.password };
+    const source = await withConnection(probe, remaining(), "source", async (conn) => {
+        const v = await serverVersion(conn);
+        const [executed] = await query<{ gtids: string }>(conn, sql.replicationDialect(v).executedGtids);
+        const [state] = v.flavor === "mariadb"
+            ? await query<{ gtids: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS gtids" })
+            : [executed];
+        return { version: v, gtids: executed.gtids, state: state.gtids };
+    }).catch((err) => { throw fail(i, (err as Error).message); });
+
+    return withConnection(adminOf(i), remaining(), "replica", async (conn) => {
+        const v = await serverVersion(conn);
+        if (v.flavor !== source.version.flavor) {
+            throw fail(i, `the replica runs ${v.flavor} but the source runs ${source.version.flavor}`);
+        }
+        const d = sql.replicationDialect(v);
+        return withSuperReadOnlyLifted(conn, v, async () => {
+            const before = await replicaStatus(conn, d);
+            const errant = await errantTransactions(conn, v, source.gtids, source.state);
+            if (errant !== "") {
+                if (!(await isFresh(conn, before))) {
+                    throw fail(i, `the replica holds transactions the source does not have (${errant}); ` +
+                        "refusing to point it at this source. Nothing on it was changed. Remove them by hand " +
+                        "(or recreate the replica's volume) if they are not wanted.");
+                }
+                // A fresh replica's own transactions come from its initialisation: drop them.
+                if (before.ioRunning !== "No" || before.sqlRunning !== "No") await query(conn, d.stop);
+                await execAll(conn, d.resetOwnGtids);
+            }
+            try {
+                await query(conn, d.stop);
+                await query(conn, d.changeSource({
+                    host: i.sourceHost, port: i.sourcePort, user: i.user, password: i.password,
+                    connectRetry: i.connectRetry, retryCount: i.retryCount,
+                }));
+                await query(conn, d.start);
+                await waitCaughtUp(conn, d, source.gtids, deadline, i);
+                return { ...i, ...(await statusOf(conn, d, v)) };
+            } catch (err) {
+                // Leave no half-configured replica behind.
+                await execAll(conn, [d.stop, d.resetReplica]).catch(() => undefined);
+                throw err instanceof Error && err.message.startsWith("replication on ") ? err : fail(i, (err as Error).message);
+            }
+        });
+    });
+}
+
+async function waitCaughtUp(conn: Connection, d: sql.ReplicationDialect, gtids: string, deadline: number,
+    i: ReplicationInputs): Promise<void> {
+    let status = await replicaStatus(conn, d);
+    for (;;) {
+        if (status.sqlRunning === "No" && status.lastSqlErrno !== 0) {
+            throw fail(i, `the SQL thread stopped: error ${status.lastSqlErrno}: ${status.lastSqlError}`);
+        }
+        if (status.ioRunning !== "Yes" && sql.PERMANENT_IO_ERRORS.includes(status.lastIoErrno)) {
+            throw fail(i, `the IO thread cannot reach the source ${i.sourceHost}:${i.sourcePort}: ` +
+                `error ${status.lastIoErrno}: ${status.lastIoError}`);
+        }
+        if (status.ioRunning === "Yes" && status.sqlRunning === "Yes") {
+            const [row] = await query<{ reached: number | string }>(conn, d.waitForGtids(gtids, 1));
+            if (Number(row.reached) === 1) return;
+        } else {
+            await sleep(250);
+        }
+        if (Date.now() >= deadline) {
+            throw fail(i, `timed out waiting for the replica to catch up with the source ${i.sourceHost}:${i.sourcePort}` +
+                ` (IO thread: ${status.ioRunning}, SQL thread: ${status.sqlRunning}` +
+                (status.lastIoError ? `, last IO error ${status.lastIoErrno}: ${status.lastIoError}` : "") +
+                (status.lastSqlError ? `, last SQL error ${status.lastSqlErrno}: ${status.lastSqlError}` : "") + ")");
+        }
+        status = await replicaStatus(conn, d);
+    }
+}
+
+async function statusOf(conn: Connection, d: sql.ReplicationDialect, v: sql.ServerVersion): Promise<ReplicationStatus> {
+    const s = await replicaStatus(conn, d);
+    return {
+        ioRunning: s.ioRunning,
+        sqlRunning: s.sqlRunning,
+        actualSourceHost: s.sourceHost,
+        actualSourcePort: s.sourcePort,
+        secondsBehind: s.secondsBehind,
+        lastIoError: s.lastIoError,
+        lastSqlError: s.lastSqlError,
+        serverVersion: `${v.flavor} ${v.major}.${v.minor}.${v.patch}`,
+    };
+}
+
+/** True when the status read from the replica says it replicates from where the inputs say. */
+export function replicatesAsDeclared(o: Pick<ReplicationOutputs, "ioRunning" | "sqlRunning" | "actualSourceHost" |
+    "actualSourcePort" | "sourceHost" | "sourcePort">): boolean {
+    return o.ioRunning === "Yes" && o.sqlRunning === "Yes" &&
+        o.actualSourceHost === o.sourceHost && Number(o.actualSourcePort) === Number(o.sourcePort);
+}
+
+/** The provider. Every module it needs is loaded inside its methods (see connection.ts). */
+export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInputs, ReplicationOutputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        const need = (key: keyof ReplicationInputs, ok: boolean, what: string) => {
+            if (!ok) failures.push({ property: key, reason: `${key} must be ${what}, got ${JSON.stringify(key.toLowerCase().includes("password") ? "<secret>" : news[key])}` });
+        };
+        const port = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+        const text = (v: unknown) => typeof v === "string" && v.length > 0;
+        need("replicaName", text(news.replicaName), "a non-empty string");
+        need("replicaHost", text(news.replicaHost), "a host name or address");
+        need("replicaPort", port(news.replicaPort), "a port from 1 to 65535");
+        need("adminUser", text(news.adminUser), "a user name");
+        need("adminPassword", typeof news.adminPassword === "string", "a string");
+        need("sourceHost", text(news.sourceHost), "a host name or address");
+        need("sourcePort", port(news.sourcePort), "a port from 1 to 65535");
+        need("sourceProbeHost", text(news.sourceProbeHost), "a host name or address");
+        need("sourceProbePort", port(news.sourceProbePort), "a port from 1 to 65535");
+        need("user", text(news.user) && news.user.length <= 32, "a user name of 1 to 32 characters");
+        need("password", typeof news.password === "string" && news.password.length > 0, "a non-empty string");
+        need("connectRetry", Number.isInteger(news.connectRetry) && news.connectRetry >= 1, "a whole number of seconds, at least 1");
+        need("retryCount", Number.isInteger(news.retryCount) && news.retryCount >= 1, "a whole number, at least 1");
+        need("timeoutSeconds", Number.isInteger(news.timeoutSeconds) && news.timeoutSeconds >= 1, "a whole number of seconds, at least 1");
+        return { inputs: news, failures };
+    },
+
+    async diff(_id, olds, news) {
+        const replaces = REPLACE_KEYS.filter((k) => olds[k] !== news[k]);
+        const changed = REPOINT_KEYS.filter((k) => olds[k] !== news[k]);
+        // Drift found by read (stopped threads, pointed elsewhere, reset) is repaired in place.
+        const drifted = olds.ioRunning !== undefined && !replicatesAsDeclared(olds);
+        return {
+            changes: replaces.length > 0 || changed.length > 0 || drifted,
+            replaces: replaces as string[],
+            deleteBeforeReplace: true,
+            stables: ["replicaHost", "replicaPort"],
+        };
+    },
+
+    async create(inputs) {
+        const outs = await pointReplica(inputs);
+        return { id: `${inputs.replicaHost}:${inputs.replicaPort}`, outs };
+    },
+
+    async read(id, props) {
+        if (!props) return { id, props };
+        const p = props as ReplicationOutputs;
+        const status = await withConnection(adminOf(p), 10, "replica", async (conn) => {
+            const v = await serverVersion(conn);
+            return statusOf(conn, sql.replicationDialect(v), v);
+        }).catch((err): Partial<ReplicationStatus> => {
+            // A replica that is down does not replicate; say so and let the next up repair it.
+            if (!isGone(err)) throw err;
+            return { ioRunning: "unreachable", sqlRunning: "unreachable", lastIoError: (err as Error).message };
+        });
+        return { id, props: { ...p, ...status } };
+    },
+
+    async update(_id, _olds, news) {
+        return { outs: await pointReplica(news) };
+    },
+
+    async delete(_id, props) {
+        try {
+            await withConnection(adminOf(props), 10, "replica", async (conn) => {
+                const v = await serverVersion(conn);
+                const d = sql.replicationDialect(v);
+                await withSuperReadOnlyLifted(conn, v, () => execAll(conn, [d.stop, d.resetReplica]));
+            });
+        } catch (err) {
+            // A replica whose server is already gone has nothing left to stop.
+            if (!isGone(err)) throw err;
+        }
+    },
+};
+
+/** Arguments of a Replication resource. */
+export interface ReplicationArgs {
+    /** A name for messages, e.g. the replica's container name. */
+    readonly replicaName: pulumi.Input<string>;
+    /** The replica's admin endpoint as seen from where Pulumi runs. */
+    readonly replicaHost: pulumi.Input<string>;
+    readonly replicaPort: pulumi.Input<number>;
+    /** The replica's container id: a new container (e.g. recreated after removal) is re-pointed. */
+    readonly replicaInstance?: pulumi.Input<string>;
+    /** Defaults to root. */
+    readonly adminUser?: pulumi.Input<string>;
+    readonly adminPassword: pulumi.Input<string>;
+    /** The source as the replica reaches it. */
+    readonly sourceHost: pulumi.Input<string>;
+    /** Defaults to 3306. */
+    readonly sourcePort?: pulumi.Input<number>;
+    /** The source as Pulumi reaches it. */
+    readonly sourceProbeHost: pulumi.Input<string>;
+    readonly sourceProbePort: pulumi.Input<number>;
+    readonly user: pulumi.Input<string>;
+    readonly password: pulumi.Input<string>;
+    /** Seconds between reconnect attempts. Defaults to 2. */
+    readonly connectRetry?: pulumi.Input<number>;
+    /** Reconnect attempts before giving up (MySQL). Defaults to 86400. */
+    readonly retryCount?: pulumi.Input<number>;
+    /** Bound on create and update waits. Defaults to 120 s. */
+    readonly timeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * GTID replication from a source to one replica, configured with SQL. Changing the source or the
+ * credentials re-points the replica in place; `pulumi refresh` shows stopped or re-pointed replication.
+ */
+export class Replication extends pulumi.dynamic.Resource {
+    public readonly ioRunning!: pulumi.Output<string>;
+    public readonly sqlRunning!: pulumi.Output<string>;
+    public readonly actualSourceHost!: pulumi.Output<string>;
+    public readonly actualSourcePort!: pulumi.Output<number>;
+    public readonly secondsBehind!: pulumi.Output<number | null>;
+    public readonly lastIoError!: pulumi.Output<string>;
+    public readonly lastSqlError!: pulumi.Output<string>;
+    public readonly serverVersion!: pulumi.Output<string>;
+
+    constructor(name: string, args: ReplicationArgs, opts?: pulumi.CustomResourceOptions) {
+        super(replicationProvider, name, {
+            ...args,
+            replicaInstance: args.replicaInstance ?? "",
+            adminUser: args.adminUser ?? "root",
+            sourcePort: args.sourcePort ?? 3306,
+            connectRetry: args.connectRetry ?? 2,
+            retryCount: args.retryCount ?? 86400,
+            timeoutSeconds: args.timeoutSeconds ?? 120,
+            adminPassword: pulumi.secret(args.adminPassword),
+            password: pulumi.secret(args.password),
+            ioRunning: undefined,
+            sqlRunning: undefined,
+            actualSourceHost: undefined,
+            actualSourcePort: undefined,
+            secondsBehind: undefined,
+            lastIoError: undefined,
+            lastSqlError: undefined,
+            serverVersion: undefined,
+        }, {
+            ...opts,
+            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "adminPassword", "password"],
+        }, "replication", "Replication");
+    }
+}

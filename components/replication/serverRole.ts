@@ -1,0 +1,124 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Endpoint, isGone, execAll, query, withConnection } from "./connection";
+import * as sql from "./sql";
+
+/**
+ * Every server starts read-only (its container does not know its role); this resource makes the
+ * source writable and locks replicas down (super_read_only on MySQL) at run time, so a switchover is
+ * a config change that never touches a container. MySQL 8+ persists the setting; MariaDB and 5.7
+ * cannot, so a restarted source there comes back read-only until the next `pulumi up`.
+ */
+export interface ServerRoleInputs {
+    readonly serverName: string;
+    readonly host: string;
+    readonly port: number;
+    readonly adminUser: string;
+    readonly adminPassword: string;
+    readonly role: "source" | "replica";
+}
+
+export interface ServerRoleOutputs extends ServerRoleInputs {
+    /** As read from the server. */
+    readonly readOnly: boolean;
+    /** null where the flavor has no super_read_only (MariaDB). */
+    readonly superReadOnly: boolean | null;
+    /** Whether the setting survives a restart (SET PERSIST). */
+    readonly persisted: boolean;
+}
+
+function admin(i: ServerRoleInputs): Endpoint {
+    return { host: i.host, port: i.port, user: i.adminUser, password: i.adminPassword };
+}
+
+async function apply(i: ServerRoleInputs): Promise<ServerRoleOutputs> {
+    return withConnection(admin(i), 120, `server ${i.serverName}`, async (conn) => {
+        const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
+        const v = sql.parseServerVersion(row.v);
+        await execAll(conn, sql.roleStatements(v, i.role));
+        return { ...i, ...(await readBack(conn, v)) };
+    });
+}
+
+async function readBack(conn: import("mysql2/promise").Connection, v: sql.ServerVersion) {
+    const [row] = await query<{ read_only: unknown; super_read_only: unknown }>(conn, sql.readOnlyQuery(v));
+    return {
+        readOnly: Number(row.read_only) === 1,
+        superReadOnly: row.super_read_only === null ? null : Number(row.super_read_only) === 1,
+        persisted: v.flavor === "mysql" && sql.atLeast(v, 8),
+    };
+}
+
+/** True when what was read matches what the role asks for. */
+export function roleHolds(o: Pick<ServerRoleOutputs, "role" | "readOnly" | "superReadOnly">): boolean {
+    const locked = o.role === "replica";
+    return o.readOnly === locked && (o.superReadOnly === null || o.superReadOnly === locked);
+}
+
+export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInputs, ServerRoleOutputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (news.role !== "source" && news.role !== "replica") {
+            failures.push({ property: "role", reason: `role must be source or replica, got ${JSON.stringify(news.role)}` });
+        }
+        return { inputs: news, failures };
+    },
+    async diff(_id, olds, news) {
+        const replaces = (["host", "port"] as const).filter((k) => olds[k] !== news[k]);
+        const changed = (["role", "adminUser", "adminPassword", "serverName"] as const).filter((k) => olds[k] !== news[k]);
+        const drifted = olds.readOnly !== undefined && !roleHolds(olds);
+        return { changes: replaces.length + changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        return { id: `${inputs.serverName}`, outs: await apply(inputs) };
+    },
+    async read(id, props) {
+        const p = props as ServerRoleOutputs;
+        try {
+            const state = await withConnection(admin(p), 10, `server ${p.serverName}`, async (conn) => {
+                const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
+                return readBack(conn, sql.parseServerVersion(row.v));
+            });
+            return { id, props: { ...p, ...state } };
+        } catch (err) {
+            if (!isGone(err)) throw err;
+            // Down: nothing is known, so the next up re-applies the role.
+            return { id, props: { ...p, readOnly: p.role !== "replica", superReadOnly: null } };
+        }
+    },
+    async update(_id, _olds, news) {
+        return { outs: await apply(news) };
+    },
+    async delete() {
+        // The role goes with the server; there is nothing to undo.
+    },
+};
+
+export interface ServerRoleArgs {
+    /** A name for messages, e.g. the container name. */
+    readonly serverName: pulumi.Input<string>;
+    /** The server's admin endpoint as seen from where Pulumi runs. */
+    readonly host: pulumi.Input<string>;
+    readonly port: pulumi.Input<number>;
+    /** Defaults to root. */
+    readonly adminUser?: pulumi.Input<string>;
+    readonly adminPassword: pulumi.Input<string>;
+    readonly role: pulumi.Input<"source" | "replica">;
+}
+
+/** Applies a server's role at run time: writable source, read-only replicas. */
+export class ServerRole extends pulumi.dynamic.Resource {
+    public readonly readOnly!: pulumi.Output<boolean>;
+    public readonly superReadOnly!: pulumi.Output<boolean | null>;
+    public readonly persisted!: pulumi.Output<boolean>;
+    constructor(name: string, args: ServerRoleArgs, opts?: pulumi.CustomResourceOptions) {
+        super(serverRoleProvider, name, {
+            ...args,
+            adminUser: args.adminUser ?? "root",
+            adminPassword: pulumi.secret(args.adminPassword),
+            readOnly: undefined,
+            superReadOnly: undefined,
+            persisted: undefined,
+        }, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "adminPassword"] },
+        "replication", "ServerRole");
+    }
+}

@@ -1,0 +1,70 @@
+/**
+ * How a server container is started, per flavor and image version. Pure: unit-tested for every flavor.
+ * Nothing here depends on the server's role, so changing roles never replaces a container.
+ */
+import type { Flavor } from "./config";
+import { atLeast } from "./replication/sql";
+
+/** Parses a tag version such as "8.0.22" or "10.11"; undefined ("latest") means the newest rules. */
+function versionOf(tag: string | undefined): { major: number; minor: number; patch: number } | undefined {
+    if (!tag) return undefined;
+    const [major, minor = 0, patch = 0] = tag.split(".").map(Number);
+    return { major, minor, patch };
+}
+
+/**
+ * mysqld options: unique server id, row-based binary log with GTIDs, relay log, replica updates
+ * logged (so any replica can become a source), and read-only until the lab assigns a role.
+ */
+export function serverArgs(flavor: Flavor, imageVersion: string | undefined, serverId: number): string[] {
+    if (!Number.isInteger(serverId) || serverId < 1 || serverId > 4294967295) {
+        throw new Error(`server id ${serverId} is not allowed; expected 1 to 4294967295`);
+    }
+    const v = versionOf(imageVersion);
+    const common = [
+        `--server-id=${serverId}`,
+        "--log-bin=mysql-bin",
+        "--relay-log=relay-bin",
+        "--read-only=ON",
+        "--skip-name-resolve",
+    ];
+    if (flavor === "mariadb") {
+        // MariaDB rejects gtid-mode, enforce-gtid-consistency and super-read-only: it has its own GTIDs,
+        // always on, and the lab keeps them strict so a replica refuses out-of-order transactions.
+        return [...common, "--binlog-format=ROW", "--log-slave-updates=ON", "--gtid-strict-mode=ON"];
+    }
+    const gtid = ["--gtid-mode=ON", "--enforce-gtid-consistency=ON"];
+    if (v && !atLeast(v, 8)) {
+        // 5.7 defaults to statement format and no replica-update logging.
+        return [...common, ...gtid, "--binlog-format=ROW", "--log-slave-updates=ON"];
+    }
+    // 8.0+ already logs ROW (binlog_format is deprecated since 8.0.34) and replica updates by default;
+    // log_replica_updates is named explicitly where the name exists (8.0.26+).
+    const updates = !v || atLeast(v, 8, 0, 26) ? ["--log-replica-updates=ON"] : ["--log-slave-updates=ON"];
+    return [...common, ...gtid, ...updates];
+}
+
+/** Environment for the official image: only the root password (no database or user: those would be binlogged). */
+export function serverEnv(flavor: Flavor, rootPassword: string): string[] {
+    return flavor === "mariadb"
+        ? [`MARIADB_ROOT_PASSWORD=${rootPassword}`]
+        // The time zone load would be binlogged and replicated as the source's first transactions.
+        : [`MYSQL_ROOT_PASSWORD=${rootPassword}`, "MYSQL_INITDB_SKIP_TZINFO=1"];
+}
+
+/** Health check timings, shared by both flavors. */
+export const HEALTH_TIMINGS = {
+    interval: "2s",
+    timeout: "5s",
+    startPeriod: "120s",
+    retries: 30,
+} as const;
+
+/**
+ * A check that passes only once the real server takes TCP connections: the images' init server listens
+ * on a socket only. `ping` answers 0 even on "Access denied", so no password is needed (or stored).
+ */
+export function healthcheck(flavor: Flavor): { tests: string[]; interval: string; timeout: string; startPeriod: string; retries: number } {
+    const admin = flavor === "mariadb" ? "mariadb-admin" : "mysqladmin";
+    return { tests: ["CMD", admin, "ping", "--host=127.0.0.1", "--port=3306", "--silent"], ...HEALTH_TIMINGS };
+}

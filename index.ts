@@ -1,0 +1,34 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "./components/config";
+import { MysqlLab } from "./components/lab";
+
+// Validate everything before declaring anything.
+const config = loadConfig();
+const project = pulumi.getProject();
+const stack = pulumi.getStack();
+
+const lab = new MysqlLab("lab", {
+    settings: config,
+    namePrefix: `${project}-${stack}`,
+    labels: { "mysql-replicas.project": project, "mysql-replicas.stack": stack },
+    passwords: config.passwords,
+});
+
+const endpoint = (s: { host: string; port: number }) => (s.host.includes(":") ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`);
+
+/** host:port of the source, as published on bindAddress. */
+export const sourceEndpoint = endpoint(lab.source);
+/** host:port of each replica, in server order. */
+export const replicaEndpoints = lab.replicas.map(endpoint);
+export const replicaCount = lab.replicas.length;
+/** server_id of each server, in server order (index 0 is the source). */
+export const serverIds = config.servers.map((s) => s.serverId);
+export const flavor = config.flavor;
+export const database = config.database;
+/** Secret: mysql:// URL of the app user on the source. */
+export const appConnectionString = lab.connectionString("app", lab.source);
+/** Secret: mysql:// URL of the read-only user on each replica (the source when there are none). */
+export const readonlyConnectionStrings = (lab.replicas.length > 0 ? lab.replicas : [lab.source])
+    .map((r) => lab.connectionString("readonly", r));
+/** Replication threads per replica, as last seen by Pulumi (refresh to update). */
+export const replication = lab.replications.map((r) => ({ io: r.ioRunning, sql: r.sqlRunning, source: r.actualSourceHost }));

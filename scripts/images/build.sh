@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Build one local test-bed image from Debian 12 packages, without any container registry:
+# mmdebstrap writes a minimal root filesystem as a tar stream and `docker import` turns it
+# into an image.
+#
+#   scripts/images/build.sh NAME      NAME is a folder beside this script (mariadb, haproxy)
+#
+# Each NAME/ folder holds:
+#   image.sh       IMAGE_TAG, IMAGE_PACKAGES, IMAGE_CHANGES (Dockerfile-like lines for
+#                  `docker import --change`) and IMAGE_VERSION_CMD / IMAGE_VERSION_RE, a
+#                  command run in the new image whose output must match the regex
+#   customize.sh   run on the host by mmdebstrap with the root filesystem as $1
+#   ...            the files customize.sh copies into the image
+#
+# The image is skipped when its tag exists and was built from the same recipe (a hash of
+# this script, lib.sh and NAME/ kept in a label); TESTBED_REBUILD=1 forces a rebuild.
+#
+# Environment:
+#   TESTBED_REBUILD=1               rebuild even when the image is up to date
+#   TESTBED_DEBIAN_MIRROR           default http://deb.debian.org/debian
+#   TESTBED_DEBIAN_SECURITY_MIRROR  default http://deb.debian.org/debian-security
+set -euo pipefail
+
+IMAGES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/images/lib.sh
+. "$IMAGES_DIR/lib.sh"
+
+[ $# -eq 1 ] || tb_die "usage: $0 NAME (one of: $(cd "$IMAGES_DIR" && ls -d -- */ | tr -d / | tr '\n' ' '))"
+NAME=$1
+SRC=$IMAGES_DIR/$NAME
+[ -f "$SRC/image.sh" ] && [ -x "$SRC/customize.sh" ] || tb_die "no image recipe in $SRC (need image.sh and an executable customize.sh)"
+
+IMAGE_TAG='' IMAGE_PACKAGES=() IMAGE_CHANGES=() IMAGE_VERSION_CMD=() IMAGE_VERSION_RE=''
+# shellcheck source=/dev/null
+. "$SRC/image.sh"
+[ -n "$IMAGE_TAG" ] && [ ${#IMAGE_PACKAGES[@]} -gt 0 ] || tb_die "$SRC/image.sh must set IMAGE_TAG and IMAGE_PACKAGES"
+
+SUITE=bookworm
+LABEL=org.mysql-replicas.testbed.recipe
+
+# The recipe hash: every file that shapes the image, by name and content.
+recipe_hash() {
+    (
+        cd "$IMAGES_DIR"
+        { printf '%s\n' build.sh lib.sh; find "$NAME" -type f | LC_ALL=C sort; } |
+            while IFS= read -r f; do
+                x=-; [ -x "$f" ] && x=x
+                printf '%s %s %s\n' "$f" "$x" "$(sha256sum <"$f" | cut -d' ' -f1)"
+            done
+    ) | sha256sum | cut -c1-16
+}
+RECIPE=$(recipe_hash)
+
+if [ "${TESTBED_REBUILD:-0}" != 1 ] && docker image inspect "$IMAGE_TAG" >/dev/null 2>&1; then
+    have=$(docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$IMAGE_TAG" 2>/dev/null || true)
+    if [ "$have" = "$RECIPE" ]; then
+        tb_log "image $IMAGE_TAG is present (recipe $RECIPE): not rebuilding (TESTBED_REBUILD=1 forces it)"
+        exit 0
+    fi
+    tb_log "image $IMAGE_TAG is present but was built from another recipe (${have:-none}, now $RECIPE): rebuilding"
+fi
+
+command -v mmdebstrap >/dev/null 2>&1 || tb_apt_install mmdebstrap
+[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || tb_apt_install debian-archive-keyring
+
+mirror=${TESTBED_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+security=${TESTBED_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+packages=$(IFS=,; echo "${IMAGE_PACKAGES[*]}")
+
+change_args=(--change "LABEL $LABEL=$RECIPE")
+for c in "${IMAGE_CHANGES[@]}"; do change_args+=(--change "$c"); done
+
+tb_log "building $IMAGE_TAG from Debian $SUITE packages: $packages"
+start=$(date +%s)
+# Root mode as root (chroot and mounts), unshare mode otherwise (needs user namespaces).
+mode=root
+[ "$(id -u)" = 0 ] || mode=unshare
+# pipefail makes a failing mmdebstrap fail the pipeline even if docker import succeeds.
+TB_IMAGE_SRC=$SRC mmdebstrap \
+    --mode="$mode" \
+    --variant=minbase \
+    --format=tar \
+    --skip=output/dev \
+    --include="$packages" \
+    --aptopt='APT::Install-Recommends "false"' \
+    --aptopt='Acquire::Retries "3"' \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --customize-hook="$SRC/customize.sh" \
+    --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/apt/* "$1"/var/cache/debconf/*-old' \
+    "$SUITE" - \
+    "deb $mirror $SUITE main" \
+    "deb $mirror $SUITE-updates main" \
+    "deb $security $SUITE-security main" |
+    docker import "${change_args[@]}" \
+        --message "mysql-replicas test bed: $NAME from Debian $SUITE packages" \
+        - "$IMAGE_TAG" >/dev/null
+took=$(($(date +%s) - start))
+
+# The image must run and hold the expected version.
+if [ ${#IMAGE_VERSION_CMD[@]} -gt 0 ]; then
+    version=$(docker run --rm --entrypoint "${IMAGE_VERSION_CMD[0]}" "$IMAGE_TAG" "${IMAGE_VERSION_CMD[@]:1}" 2>&1) ||
+        tb_die "$IMAGE_TAG: '${IMAGE_VERSION_CMD[*]}' failed: $version"
+    [[ $version =~ $IMAGE_VERSION_RE ]] || tb_die "$IMAGE_TAG: '${IMAGE_VERSION_CMD[*]}' printed '$version', expected /$IMAGE_VERSION_RE/"
+    tb_log "$IMAGE_TAG runs: $(head -n1 <<<"$version")"
+fi
+size=$(docker image inspect -f '{{.Size}}' "$IMAGE_TAG")
+tb_log "built $IMAGE_TAG in ${took}s ($((size / 1024 / 1024)) MiB, recipe $RECIPE)"
