@@ -54,7 +54,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             this.passwords[key] = given !== undefined
                 ? pulumi.secret(given)
                 // Alphanumeric: the passwords travel in URLs and shell examples.
-                : new random.RandomPassword(`${name}-${key}`, { length: 24, special: false }, { parent: this }).result;
+                : pulumi.secret(new random.RandomPassword(`${name}-${key}`, { length: 24, special: false }, { parent: this }).result);
         }
 
         this.network = new docker.Network(`${name}-net`, {

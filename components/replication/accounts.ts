@@ -81,7 +81,7 @@ export interface SqlDatabaseArgs extends SqlServerArgs {
 
 /** A schema, like mysql.Database. */
 export class SqlDatabase extends pulumi.dynamic.Resource {
-    public readonly name!: pulumi.Output<string>;
+    declare public readonly name: pulumi.Output<string>;
     constructor(name: string, args: SqlDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
         super(databaseProvider, name, { ...serverProps(args), name: args.name,
             defaultCharacterSet: args.defaultCharacterSet ?? "", defaultCollation: args.defaultCollation ?? "" },
@@ -143,8 +143,8 @@ export interface SqlUserArgs extends SqlServerArgs {
 
 /** An account, like mysql.User with plaintextPassword. The password is a secret in and out. */
 export class SqlUser extends pulumi.dynamic.Resource {
-    public readonly user!: pulumi.Output<string>;
-    public readonly host!: pulumi.Output<string>;
+    declare public readonly user: pulumi.Output<string>;
+    declare public readonly host: pulumi.Output<string>;
     constructor(name: string, args: SqlUserArgs, opts?: pulumi.CustomResourceOptions) {
         super(userProvider, name, { ...serverProps(args), user: args.user, host: args.host ?? "%",
             plaintextPassword: pulumi.secret(args.plaintextPassword) },
@@ -220,7 +220,7 @@ export interface SqlGrantArgs extends SqlServerArgs {
 
 /** Privileges on a schema or globally, like mysql.Grant. Read reports what SHOW GRANTS really says. */
 export class SqlGrant extends pulumi.dynamic.Resource {
-    public readonly privileges!: pulumi.Output<string[]>;
+    declare public readonly privileges: pulumi.Output<string[]>;
     constructor(name: string, args: SqlGrantArgs, opts?: pulumi.CustomResourceOptions) {
         super(grantProvider, name, { ...serverProps(args), user: args.user, host: args.host ?? "%",
             database: args.database, table: args.table ?? "*", privileges: args.privileges },

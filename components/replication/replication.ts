@@ -323,14 +323,14 @@ export interface ReplicationArgs {
  * credentials re-points the replica in place; `pulumi refresh` shows stopped or re-pointed replication.
  */
 export class Replication extends pulumi.dynamic.Resource {
-    public readonly ioRunning!: pulumi.Output<string>;
-    public readonly sqlRunning!: pulumi.Output<string>;
-    public readonly actualSourceHost!: pulumi.Output<string>;
-    public readonly actualSourcePort!: pulumi.Output<number>;
-    public readonly secondsBehind!: pulumi.Output<number | null>;
-    public readonly lastIoError!: pulumi.Output<string>;
-    public readonly lastSqlError!: pulumi.Output<string>;
-    public readonly serverVersion!: pulumi.Output<string>;
+    declare public readonly ioRunning: pulumi.Output<string>;
+    declare public readonly sqlRunning: pulumi.Output<string>;
+    declare public readonly actualSourceHost: pulumi.Output<string>;
+    declare public readonly actualSourcePort: pulumi.Output<number>;
+    declare public readonly secondsBehind: pulumi.Output<number | null>;
+    declare public readonly lastIoError: pulumi.Output<string>;
+    declare public readonly lastSqlError: pulumi.Output<string>;
+    declare public readonly serverVersion: pulumi.Output<string>;
 
     constructor(name: string, args: ReplicationArgs, opts?: pulumi.CustomResourceOptions) {
         super(replicationProvider, name, {

@@ -107,9 +107,9 @@ export interface ServerRoleArgs {
 
 /** Applies a server's role at run time: writable source, read-only replicas. */
 export class ServerRole extends pulumi.dynamic.Resource {
-    public readonly readOnly!: pulumi.Output<boolean>;
-    public readonly superReadOnly!: pulumi.Output<boolean | null>;
-    public readonly persisted!: pulumi.Output<boolean>;
+    declare public readonly readOnly: pulumi.Output<boolean>;
+    declare public readonly superReadOnly: pulumi.Output<boolean | null>;
+    declare public readonly persisted: pulumi.Output<boolean>;
     constructor(name: string, args: ServerRoleArgs, opts?: pulumi.CustomResourceOptions) {
         super(serverRoleProvider, name, {
             ...args,

@@ -1,0 +1,273 @@
+/**
+ * The real index.ts under Pulumi's mock runtime: what it declares, with which options, for several configs.
+ */
+import { accountPlan } from "../../components/accounts";
+import { ProgramRun, Registration, TYPES, isSecret, ofType, reveal, runProgram } from "../support/mockProgram";
+
+jest.setTimeout(60_000);
+
+const byUrn = (run: ProgramRun, urn: string) => run.registrations.find((r) => r.urn === urn);
+const named = (run: ProgramRun, type: string, name: string) => {
+    const found = ofType(run, type).find((r) => r.name === name);
+    if (!found) throw new Error(`no ${type} named ${name}`);
+    return found;
+};
+
+async function program(config: Record<string, string>, opts: { stack?: string; secrets?: Record<string, string> } = {}) {
+    const run = await runProgram({ config, ...opts });
+    if (run.error) throw run.error;
+    return run;
+}
+
+describe.each([0, 1, 3])("replicaCount %i", (n) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await program({ replicaCount: String(n) });
+    });
+
+    test("one container and one volume per server, one network", () => {
+        expect(ofType(run, TYPES.container)).toHaveLength(n + 1);
+        expect(ofType(run, TYPES.volume)).toHaveLength(n + 1);
+        expect(ofType(run, TYPES.network)).toHaveLength(1);
+    });
+
+    test("one Replication and one replica role per replica", () => {
+        expect(ofType(run, TYPES.replication)).toHaveLength(n);
+        const roles = ofType(run, TYPES.serverRole).map((r) => r.inputs.role);
+        expect(roles.filter((r) => r === "replica")).toHaveLength(n);
+        expect(roles.filter((r) => r === "source")).toHaveLength(1);
+    });
+
+    test("the database, three users and three grants, on the source only", () => {
+        expect(ofType(run, TYPES.mysqlDatabase)).toHaveLength(1);
+        expect(ofType(run, TYPES.mysqlUser)).toHaveLength(3);
+        expect(ofType(run, TYPES.mysqlGrant)).toHaveLength(3);
+        expect(ofType(run, TYPES.mysqlProvider)).toHaveLength(1);
+        expect(reveal(ofType(run, TYPES.mysqlProvider)[0].inputs.endpoint)).toBe("127.0.0.1:13306");
+    });
+
+    test("outputs: endpoints, count, server ids; connection strings are secret", () => {
+        expect(run.outputs.sourceEndpoint).toBe("127.0.0.1:13306");
+        expect(run.outputs.replicaEndpoints).toEqual(Array.from({ length: n }, (_, i) => `127.0.0.1:${13307 + i}`));
+        expect(run.outputs.replicaCount).toBe(n);
+        expect(run.outputs.serverIds).toEqual(Array.from({ length: n + 1 }, (_, i) => i + 1));
+        expect(run.outputs.appConnectionString).toEqual({ secret: expect.stringMatching(/^mysql:\/\/app:.+@127\.0\.0\.1:13306\/app$/) });
+        const readonly = run.outputs.readonlyConnectionStrings as unknown[];
+        expect(readonly).toHaveLength(Math.max(1, n));
+        for (const r of readonly) expect(r).toEqual({ secret: expect.stringMatching(/^mysql:\/\/reader:/) });
+    });
+});
+
+describe("servers", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await program({ replicaCount: "3", bindAddress: "127.0.0.2", basePort: "20000" });
+    });
+
+    test("unique server ids, all nonzero", () => {
+        const ids = ofType(run, TYPES.container).map((c) => (c.inputs.command as string[]).find((a) => a.startsWith("--server-id=")));
+        expect(new Set(ids).size).toBe(4);
+        expect(ids).not.toContain("--server-id=0");
+    });
+
+    test("every server starts read-only; replicas are locked by their role, the source opened", () => {
+        for (const c of ofType(run, TYPES.container)) expect(c.inputs.command).toContain("--read-only=ON");
+        const roles = Object.fromEntries(ofType(run, TYPES.serverRole).map((r) => [r.name, r.inputs.role]));
+        expect(roles).toEqual({ "lab-server-0-role": "source", "lab-server-1-role": "replica", "lab-server-2-role": "replica", "lab-server-3-role": "replica" });
+    });
+
+    test("no container carries its role: not in name, command, environment or labels", () => {
+        const containers = ofType(run, TYPES.container);
+        for (const c of containers) {
+            const text = JSON.stringify([c.inputs.name, c.inputs.command, reveal(c.inputs.envs), c.inputs.labels, c.inputs.hostname]);
+            // The project name and an option every server gets alike are not roles.
+            const roleFree = text.replace(/mysql-replicas/g, "").replace(/log-(replica|slave)-updates/g, "");
+            expect(roleFree).not.toMatch(/source|replica|master|slave|primary/i);
+        }
+        // Apart from the index, every container is declared alike.
+        const shape = (c: Registration) => JSON.stringify({ ...c.inputs, name: 0, hostname: 0, ports: 0, volumes: 0, labels: 0,
+            command: (c.inputs.command as string[]).filter((a) => !a.startsWith("--server-id")) });
+        expect(new Set(containers.map(shape)).size).toBe(1);
+    });
+
+    test("ports are published on bindAddress only, basePort + index", () => {
+        const ports = ofType(run, TYPES.container).map((c) => c.inputs.ports);
+        expect(ports).toEqual([0, 1, 2, 3].map((i) => [{ internal: 3306, external: 20000 + i, ip: "127.0.0.2", protocol: "tcp" }]));
+    });
+
+    test("containers wait for a TCP health check, replace on healthcheck change, delete before replace, stop gracefully", () => {
+        for (const c of ofType(run, TYPES.container)) {
+            expect(c.inputs).toMatchObject({ wait: true, mustRun: true, destroyGraceSeconds: 60, restart: "unless-stopped" });
+            expect(c.inputs.healthcheck).toMatchObject({ interval: "2s", startPeriod: "120s", tests: expect.arrayContaining(["--host=127.0.0.1"]) });
+            expect(c.deleteBeforeReplace).toBe(true);
+            expect(c.replaceOnChanges).toEqual(["healthcheck"]);
+            expect(c.additionalSecretOutputs).toContain("envs");
+        }
+    });
+
+    test("containers use the image id, not its name, and keep the image on destroy", () => {
+        const image = ofType(run, TYPES.remoteImage)[0];
+        expect(image.inputs).toMatchObject({ name: "mysql:8.4", keepLocally: true });
+        for (const c of ofType(run, TYPES.container)) expect(c.inputs.image).toBe("sha256:mock-mysql:8.4");
+    });
+
+    test("pullImage=false looks the image up on the host instead of pulling", async () => {
+        const local = await program({ pullImage: "false", image: "mysql-replicas/mariadb:10.11" });
+        expect(ofType(local, TYPES.remoteImage)).toHaveLength(0);
+        for (const c of ofType(local, TYPES.container)) expect(c.inputs.image).toBe("sha256:local-mysql-replicas/mariadb:10.11");
+    });
+
+    test("the data directory is a named volume per server", () => {
+        for (const c of ofType(run, TYPES.container)) {
+            const volumes = c.inputs.volumes as { volumeName: string; containerPath: string }[];
+            expect(volumes).toEqual([{ volumeName: `${c.inputs.name}-data`, containerPath: "/var/lib/mysql" }]);
+        }
+    });
+
+    test("every Docker object is labelled with project and stack", () => {
+        for (const r of [...ofType(run, TYPES.container), ...ofType(run, TYPES.volume), ...ofType(run, TYPES.network)]) {
+            expect(r.inputs.labels).toEqual(expect.arrayContaining([
+                { label: "mysql-replicas.project", value: "mysql-replicas" },
+                { label: "mysql-replicas.stack", value: "dev" },
+            ]));
+        }
+    });
+});
+
+test("names are unique per stack: dev and ci can live side by side", async () => {
+    const [dev, ci] = await Promise.all([program({}, { stack: "dev" }), program({ basePort: "14306" }, { stack: "ci" })]);
+    const names = (run: ProgramRun) => [TYPES.container, TYPES.volume, TYPES.network]
+        .flatMap((t) => ofType(run, t).map((r) => reveal<string>(r.inputs.name)));
+    const devNames = names(dev);
+    expect(new Set(devNames).size).toBe(devNames.length);
+    expect(devNames.every((n) => n.startsWith("mysql-replicas-dev-"))).toBe(true);
+    expect(names(ci).filter((n) => devNames.includes(n))).toEqual([]);
+});
+
+describe("secrets", () => {
+    test("generated passwords stay secret in inputs and outputs", async () => {
+        const run = await program({ replicaCount: "1" });
+        expect(ofType(run, TYPES.password).map((p) => p.name).sort())
+            .toEqual(["lab-appPassword", "lab-readonlyPassword", "lab-replicationPassword", "lab-rootPassword"]);
+        for (const c of ofType(run, TYPES.container)) expect(isSecret(c.inputs.envs)).toBe(true);
+        for (const r of ofType(run, TYPES.replication)) {
+            expect(isSecret(r.inputs.password)).toBe(true);
+            expect(isSecret(r.inputs.adminPassword)).toBe(true);
+            expect(r.additionalSecretOutputs).toEqual(expect.arrayContaining(["password", "adminPassword"]));
+        }
+        for (const u of ofType(run, TYPES.mysqlUser)) expect(isSecret(u.inputs.plaintextPassword)).toBe(true);
+        expect(isSecret(ofType(run, TYPES.mysqlProvider)[0].inputs.password)).toBe(true);
+        // No plain output carries a password.
+        const plain = JSON.stringify({ ...run.outputs, appConnectionString: 0, readonlyConnectionStrings: 0 });
+        expect(plain).not.toContain("password");
+    });
+
+    test("passwords from config are used and kept secret; none is generated", async () => {
+        const secrets = { rootPassword: "r00t-pw", replicationPassword: "repl-pw", appPassword: "app-pw", readonlyPassword: "ro-pw" };
+        const run = await program({}, { secrets });
+        expect(ofType(run, TYPES.password)).toHaveLength(0);
+        expect(reveal<string[]>(ofType(run, TYPES.container)[0].inputs.envs)).toContain("MYSQL_ROOT_PASSWORD=r00t-pw");
+        expect(reveal(ofType(run, TYPES.replication)[0].inputs.password)).toBe("repl-pw");
+        expect(run.outputs.appConnectionString).toEqual({ secret: "mysql://app:app-pw@127.0.0.1:13306/app" });
+        // Nothing but secret wrappers holds them.
+        for (const r of run.registrations) {
+            const visible = JSON.stringify(r.inputs, (k, v) => (isSecret(v) ? "<secret>" : k === "__provider" ? "<provider>" : v));
+            for (const pw of Object.values(secrets)) expect(visible).not.toContain(pw);
+        }
+    });
+});
+
+describe("dependencies", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await program({ replicaCount: "2" });
+    });
+
+    test("each Replication depends on its replica, the source and the replication grant", () => {
+        const source = named(run, TYPES.container, "lab-server-0-container");
+        const grant = named(run, TYPES.mysqlGrant, "lab-accounts-replication-grant");
+        for (const i of [1, 2]) {
+            const replication = named(run, TYPES.replication, `lab-server-${i}-replication`);
+            const replica = named(run, TYPES.container, `lab-server-${i}-container`);
+            expect(replication.dependencies).toEqual(expect.arrayContaining([replica.urn, source.urn, grant.urn]));
+            expect(replication.deletedWith).toBe(replica.urn);
+            expect(replication.inputs).toMatchObject({ sourceHost: "mysql-replicas-dev-server-0", sourcePort: 3306,
+                replicaHost: "127.0.0.1", replicaPort: 13306 + i, sourceProbePort: 13306, user: "repl", connectRetry: 2 });
+        }
+    });
+
+    test("a replica's role is applied after its replication", () => {
+        const replication = named(run, TYPES.replication, "lab-server-1-replication");
+        expect(named(run, TYPES.serverRole, "lab-server-1-role").dependencies).toContain(replication.urn);
+    });
+
+    test("accounts go with the source: deletedWith its container, through one explicit provider", () => {
+        const source = named(run, TYPES.container, "lab-server-0-container");
+        const provider = ofType(run, TYPES.mysqlProvider)[0];
+        for (const r of [...ofType(run, TYPES.mysqlDatabase), ...ofType(run, TYPES.mysqlUser), ...ofType(run, TYPES.mysqlGrant)]) {
+            expect(r.deletedWith).toBe(source.urn);
+            expect(r.provider.startsWith(provider.urn)).toBe(true);
+        }
+        for (const u of ofType(run, TYPES.mysqlUser)) expect(u.inputs.authPlugin).toBeUndefined();
+    });
+
+    test("every resource has a parent inside the lab component", () => {
+        const lab = run.registrations.find((r) => r.type === "mysqllab:index:MysqlLab")!;
+        for (const r of run.registrations.filter((x) => x !== lab)) {
+            let parent = byUrn(run, r.parent);
+            while (parent && parent !== lab) parent = byUrn(run, parent.parent);
+            expect([r.name, parent?.name]).toEqual([r.name, "lab"]);
+        }
+    });
+});
+
+describe("flavors", () => {
+    test("MariaDB declares the lab's SQL resources, not @pulumi/mysql, with the same grants", async () => {
+        const [mysqlRun, mariaRun] = await Promise.all([
+            program({ image: "mysql:8.4" }),
+            program({ image: "mariadb:11.4" }),
+        ]);
+        expect(ofType(mariaRun, TYPES.mysqlUser)).toHaveLength(0);
+        expect(ofType(mariaRun, TYPES.mysqlProvider)).toHaveLength(0);
+        expect(ofType(mysqlRun, TYPES.sqlUser)).toHaveLength(0);
+        const grants = (run: ProgramRun, type: string) => ofType(run, type)
+            .map((g) => ({ user: g.inputs.user, host: g.inputs.host, database: g.inputs.database, table: g.inputs.table,
+                privileges: [...(g.inputs.privileges as string[])].sort() }))
+            .sort((a, b) => String(a.user).localeCompare(String(b.user)));
+        expect(grants(mariaRun, TYPES.sqlGrant)).toEqual(grants(mysqlRun, TYPES.mysqlGrant));
+        expect(grants(mysqlRun, TYPES.mysqlGrant)).toHaveLength(accountPlan("app").length);
+        expect(ofType(mariaRun, TYPES.sqlDatabase).map((d) => d.inputs.name)).toEqual(["app"]);
+        const users = (run: ProgramRun, type: string) => ofType(run, type).map((u) => `${u.inputs.user}@${u.inputs.host}`).sort();
+        expect(users(mariaRun, TYPES.sqlUser)).toEqual(users(mysqlRun, TYPES.mysqlUser));
+        expect(users(mysqlRun, TYPES.mysqlUser)).toEqual(["app@%", "reader@%", "repl@%"]);
+    });
+
+    test("grants: replication privileges only for repl, all on the app database for app, SELECT for reader", () => {
+        const plan = Object.fromEntries(accountPlan("shop").map((a) => [a.user, `${a.privileges.join(",")} ON ${a.database}`]));
+        expect(plan).toEqual({ repl: "REPLICATION CLIENT,REPLICATION SLAVE ON *", app: "ALL PRIVILEGES ON shop", reader: "SELECT ON shop" });
+    });
+
+    test("MariaDB servers get MariaDB options and environment", async () => {
+        const run = await program({ image: "mariadb:10.11" });
+        const c = ofType(run, TYPES.container)[0];
+        expect(c.inputs.command).toContain("--gtid-strict-mode=ON");
+        expect(reveal<string[]>(c.inputs.envs)[0]).toMatch(/^MARIADB_ROOT_PASSWORD=/);
+        expect((c.inputs.healthcheck as { tests: string[] }).tests[1]).toBe("mariadb-admin");
+    });
+});
+
+describe("config errors stop the program before any resource is declared", () => {
+    test.each([
+        [{ replicaCount: "-1" }, /mysql-replicas:replicaCount: "-1" is not allowed; expected an integer from 0 to 9/],
+        [{ replicaCount: "10" }, /mysql-replicas:replicaCount: "10"/],
+        [{ basePort: "65530", replicaCount: "9" }, /ports 65530\.\.65539 must stay within 1\.\.65535/],
+        [{ bindAddress: "my-laptop" }, /mysql-replicas:bindAddress: "my-laptop" is not allowed; expected an IPv4 or IPv6 address/],
+        [{ flavor: "sqlite" }, /mysql-replicas:flavor: "sqlite" is not allowed; expected auto, mysql or mariadb/],
+        [{ pullImage: "maybe" }, /mysql-replicas:pullImage: "maybe" is not allowed; expected true or false/],
+        [{ replicCount: "2" }, /mysql-replicas:replicCount: unknown key/],
+    ])("%p", async (config, message) => {
+        const run = await runProgram({ config: config as Record<string, string> });
+        expect(run.error?.message).toMatch(message);
+        expect(run.registrations).toHaveLength(0);
+    });
+});

@@ -1,0 +1,114 @@
+/**
+ * The dynamic providers as the engine runs them: loaded from the `__provider` text that Pulumi
+ * serialized under mocks. Behaviour against servers is in test/integration; here, what needs none.
+ */
+import { ProgramRun, TYPES, ofType, runProgram } from "../support/mockProgram";
+import { LoadedProvider, loadSerializedProvider } from "../support/serializedProvider";
+
+jest.setTimeout(60_000);
+
+let mariadb: ProgramRun;
+const providerOf = (type: string): LoadedProvider => loadSerializedProvider(ofType(mariadb, type)[0].inputs.__provider as string);
+
+beforeAll(async () => {
+    mariadb = await runProgram({ config: { image: "mariadb:11.4", replicaCount: "1" } });
+    if (mariadb.error) throw mariadb.error;
+});
+
+test.each([TYPES.replication, TYPES.serverRole, TYPES.sqlDatabase, TYPES.sqlUser, TYPES.sqlGrant])(
+    "%s: the serialized provider loads as a module and exposes its methods", (type) => {
+        const text = ofType(mariadb, type)[0].inputs.__provider as string;
+        expect(text).toContain("exports.handler");
+        // mysql2 is required inside the methods, never captured as a module object.
+        expect(text).toContain('require("mysql2/promise")');
+        const provider = providerOf(type);
+        for (const method of ["diff", "create", "read", "update", "delete"] as const) {
+            expect(typeof provider[method]).toBe("function");
+        }
+    });
+
+test("no password is captured in a provider's text", () => {
+    for (const r of mariadb.registrations.filter((x) => typeof x.inputs.__provider === "string")) {
+        expect(r.inputs.__provider).not.toMatch(/mock-lab-\w+-password/);
+    }
+});
+
+const replicationOuts = {
+    replicaName: "r1", replicaHost: "127.0.0.1", replicaPort: 13307, replicaInstance: "c1", adminUser: "root", adminPassword: "a",
+    sourceHost: "server-0", sourcePort: 3306, sourceProbeHost: "127.0.0.1", sourceProbePort: 13306, user: "repl", password: "p",
+    connectRetry: 2, retryCount: 86400, timeoutSeconds: 120,
+    ioRunning: "Yes", sqlRunning: "Yes", actualSourceHost: "server-0", actualSourcePort: 3306,
+    secondsBehind: 0, lastIoError: "", lastSqlError: "", serverVersion: "mariadb 11.4.2",
+};
+const inputsOf = (o: Record<string, unknown>) => {
+    const copy = { ...o };
+    for (const k of ["ioRunning", "sqlRunning", "actualSourceHost", "actualSourcePort", "secondsBehind", "lastIoError", "lastSqlError", "serverVersion"]) delete copy[k];
+    return copy;
+};
+
+describe("Replication diff", () => {
+    const diff = (olds: Record<string, unknown>, news: Record<string, unknown>) => providerOf(TYPES.replication).diff("id", olds, news);
+
+    test("nothing changed, replicating as declared: no change", async () => {
+        expect(await diff(replicationOuts, inputsOf(replicationOuts))).toMatchObject({ changes: false, replaces: [] });
+    });
+    test.each([["sourceHost", "server-2"], ["password", "new"], ["connectRetry", 5], ["replicaInstance", "c2"]])(
+        "%s changed: re-point in place", async (key, value) => {
+            expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), [key]: value })).toMatchObject({ changes: true, replaces: [] });
+        });
+    test("a different replica endpoint: replace", async () => {
+        expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), replicaPort: 13309 }))
+            .toMatchObject({ changes: true, replaces: ["replicaPort"], deleteBeforeReplace: true });
+    });
+    test.each([
+        [{ ioRunning: "No" }], [{ sqlRunning: "No" }], [{ ioRunning: "unreachable" }],
+        [{ actualSourceHost: "elsewhere" }], [{ actualSourceHost: "", actualSourcePort: 0 }],
+    ])("drift found by read (%p) is repaired by the next up", async (drift) => {
+        expect(await diff({ ...replicationOuts, ...drift }, inputsOf(replicationOuts))).toMatchObject({ changes: true, replaces: [] });
+    });
+    test("check names every bad input and never echoes a password", async () => {
+        const result = await providerOf(TYPES.replication).check!({}, { ...inputsOf(replicationOuts), replicaPort: 0, password: "", connectRetry: 0 });
+        expect(result.failures!.map((f) => f.property).sort()).toEqual(["connectRetry", "password", "replicaPort"]);
+        expect(JSON.stringify(result.failures)).toContain("<secret>");
+    });
+});
+
+describe("ServerRole diff", () => {
+    const outs = { serverName: "s0", host: "127.0.0.1", port: 13306, adminUser: "root", adminPassword: "a", role: "source",
+        readOnly: false, superReadOnly: false, persisted: true };
+    const diff = (olds: Record<string, unknown>, news: Record<string, unknown>) => providerOf(TYPES.serverRole).diff("id", olds, news);
+    const { readOnly: _r, superReadOnly: _s, persisted: _p, ...inputs } = outs;
+
+    test("holding its role: no change", async () => {
+        expect(await diff(outs, inputs)).toMatchObject({ changes: false });
+    });
+    test("a source found read-only (a restarted MariaDB source) is opened again", async () => {
+        expect(await diff({ ...outs, readOnly: true, superReadOnly: null }, inputs)).toMatchObject({ changes: true, replaces: [] });
+    });
+    test("a role change from config is an update, never a replacement", async () => {
+        expect(await diff(outs, { ...inputs, role: "replica" })).toMatchObject({ changes: true, replaces: [] });
+    });
+    test("a replica without super_read_only on MySQL is locked again", async () => {
+        expect(await diff({ ...outs, role: "replica", readOnly: true, superReadOnly: false }, { ...inputs, role: "replica" }))
+            .toMatchObject({ changes: true });
+    });
+});
+
+describe("SQL account diffs", () => {
+    const server = { serverHost: "127.0.0.1", serverPort: 13306, adminUser: "root", adminPassword: "a" };
+    test("a password change updates the user in place; a new name replaces it", async () => {
+        const user = providerOf(TYPES.sqlUser);
+        const olds = { ...server, user: "app", host: "%", plaintextPassword: "one" };
+        expect(await user.diff("id", olds, { ...olds, plaintextPassword: "two" })).toMatchObject({ changes: true, replaces: [] });
+        expect(await user.diff("id", olds, { ...olds, user: "app2" })).toMatchObject({ changes: true, replaces: ["user"] });
+        expect(await user.diff("id", olds, olds)).toMatchObject({ changes: false });
+    });
+    test("grants compare privileges as the server prints them", async () => {
+        const grant = providerOf(TYPES.sqlGrant);
+        const olds = { ...server, user: "app", host: "%", database: "app", table: "*", privileges: ["ALL PRIVILEGES"] };
+        expect(await grant.diff("id", olds, { ...olds, privileges: ["all"] })).toMatchObject({ changes: false });
+        expect(await grant.diff("id", olds, { ...olds, privileges: ["SELECT", "INSERT"] })).toMatchObject({ changes: true, replaces: [] });
+        expect(await grant.diff("id", { ...olds, privileges: [] }, olds)).toMatchObject({ changes: true, replaces: [] });
+        expect(await grant.diff("id", olds, { ...olds, database: "other" })).toMatchObject({ replaces: ["database"] });
+    });
+});

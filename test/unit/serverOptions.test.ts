@@ -1,0 +1,63 @@
+import { healthcheck, serverArgs, serverEnv } from "../../components/serverOptions";
+
+describe("server options", () => {
+    test("MySQL 8.4: GTIDs on, read-only, replica updates logged, no options 8.4 removed", () => {
+        expect(serverArgs("mysql", "8.4", 3)).toEqual([
+            "--server-id=3", "--log-bin=mysql-bin", "--relay-log=relay-bin", "--read-only=ON", "--skip-name-resolve",
+            "--gtid-mode=ON", "--enforce-gtid-consistency=ON", "--log-replica-updates=ON",
+        ]);
+    });
+
+    test("an unversioned tag gets the newest option names", () => {
+        expect(serverArgs("mysql", undefined, 1)).toContain("--log-replica-updates=ON");
+    });
+
+    test("MySQL 8.0 before 8.0.26 uses log-slave-updates", () => {
+        expect(serverArgs("mysql", "8.0.22", 1)).toContain("--log-slave-updates=ON");
+        expect(serverArgs("mysql", "8.0.22", 1)).not.toContain("--log-replica-updates=ON");
+    });
+
+    test("MySQL 5.7 needs ROW format and replica updates spelled out", () => {
+        const args = serverArgs("mysql", "5.7", 2);
+        expect(args).toEqual(expect.arrayContaining(["--binlog-format=ROW", "--log-slave-updates=ON", "--gtid-mode=ON"]));
+    });
+
+    test("MariaDB: its own GTIDs, no option MariaDB rejects", () => {
+        const args = serverArgs("mariadb", "10.11", 2);
+        expect(args).toEqual(expect.arrayContaining(["--server-id=2", "--binlog-format=ROW", "--log-slave-updates=ON",
+            "--gtid-strict-mode=ON", "--read-only=ON"]));
+        expect(args.join(" ")).not.toMatch(/gtid-mode|enforce-gtid|super-read-only/);
+    });
+
+    test("MySQL rejects MariaDB's gtid-strict-mode, so it never gets it", () => {
+        for (const version of ["5.7", "8.0.22", "8.4", undefined]) {
+            expect(serverArgs("mysql", version, 1).join(" ")).not.toContain("gtid-strict-mode");
+        }
+    });
+
+    test("the role is not in the options: source and replicas differ only in server id", () => {
+        const strip = (a: string[]) => a.filter((x) => !x.startsWith("--server-id="));
+        expect(strip(serverArgs("mysql", "8.4", 1))).toEqual(strip(serverArgs("mysql", "8.4", 2)));
+    });
+
+    test("server ids must be positive 32-bit integers", () => {
+        expect(() => serverArgs("mysql", "8.4", 0)).toThrow(/server id 0 is not allowed/);
+    });
+
+    test("only the root password goes into the environment", () => {
+        expect(serverEnv("mysql", "pw")).toEqual(["MYSQL_ROOT_PASSWORD=pw", "MYSQL_INITDB_SKIP_TZINFO=1"]);
+        expect(serverEnv("mariadb", "pw")).toEqual(["MARIADB_ROOT_PASSWORD=pw"]);
+        expect([...serverEnv("mysql", "pw"), ...serverEnv("mariadb", "pw")].join(" ")).not.toMatch(/DATABASE|_USER=/);
+    });
+
+    test("health checks ping over TCP, never the init server's socket, and carry no password", () => {
+        for (const flavor of ["mysql", "mariadb"] as const) {
+            const h = healthcheck(flavor);
+            expect(h.tests).toContain("--host=127.0.0.1");
+            expect(h.tests.filter((t) => /^(-p|--password)/.test(t))).toEqual([]);
+            expect(h).toMatchObject({ interval: "2s", startPeriod: "120s" });
+        }
+        expect(healthcheck("mariadb").tests[1]).toBe("mariadb-admin");
+        expect(healthcheck("mysql").tests[1]).toBe("mysqladmin");
+    });
+});

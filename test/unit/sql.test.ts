@@ -1,0 +1,198 @@
+import * as sql from "../../components/replication/sql";
+
+const options: sql.SourceOptions = { host: "src", port: 3306, user: "repl", password: "pw", connectRetry: 2, retryCount: 86400 };
+const v = (s: string) => sql.parseServerVersion(s);
+
+/** Every statement of a dialect, in one comparable list. */
+function statements(version: string): Record<string, string> {
+    const d = sql.replicationDialect(v(version));
+    return {
+        change: d.changeSource(options).sql,
+        start: d.start.sql,
+        stop: d.stop.sql,
+        resetReplica: d.resetReplica.sql,
+        resetOwnGtids: d.resetOwnGtids.map((s) => s.sql).join("; "),
+        showStatus: d.showStatus.sql,
+        executedGtids: d.executedGtids.sql,
+        wait: d.waitForGtids("x", 5).sql,
+    };
+}
+
+const MYSQL_MODERN_CHANGE = "CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, " +
+    "SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1, SOURCE_CONNECT_RETRY = 2, SOURCE_RETRY_COUNT = 86400";
+
+describe("replication statements", () => {
+    test("MySQL 5.7: MASTER forms, no public key option, RESET MASTER", () => {
+        expect(statements("5.7.44-log")).toEqual({
+            change: "CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, " +
+                "MASTER_AUTO_POSITION = 1, MASTER_CONNECT_RETRY = 2, MASTER_RETRY_COUNT = 86400",
+            start: "START SLAVE",
+            stop: "STOP SLAVE",
+            resetReplica: "RESET SLAVE ALL",
+            resetOwnGtids: "RESET MASTER",
+            showStatus: "SHOW SLAVE STATUS",
+            executedGtids: "SELECT @@GLOBAL.gtid_executed AS gtids",
+            wait: "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 5) = 0 AS reached",
+        });
+    });
+
+    test("MySQL 8.0.21: MASTER forms with the public key for caching_sha2", () => {
+        const s = statements("8.0.21");
+        expect(s.change).toBe("CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, " +
+            "MASTER_AUTO_POSITION = 1, GET_MASTER_PUBLIC_KEY = 1, MASTER_CONNECT_RETRY = 2, MASTER_RETRY_COUNT = 86400");
+        expect(s.start).toBe("START SLAVE");
+        expect(s.showStatus).toBe("SHOW SLAVE STATUS");
+    });
+
+    test("MySQL 8.0.22: REPLICA verbs arrive, CHANGE MASTER TO stays", () => {
+        expect(statements("8.0.22")).toEqual({
+            change: "CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, " +
+                "MASTER_AUTO_POSITION = 1, GET_MASTER_PUBLIC_KEY = 1, MASTER_CONNECT_RETRY = 2, MASTER_RETRY_COUNT = 86400",
+            start: "START REPLICA",
+            stop: "STOP REPLICA",
+            resetReplica: "RESET REPLICA ALL",
+            resetOwnGtids: "RESET MASTER",
+            showStatus: "SHOW REPLICA STATUS",
+            executedGtids: "SELECT @@GLOBAL.gtid_executed AS gtids",
+            wait: "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 5) = 0 AS reached",
+        });
+    });
+
+    test("MySQL 8.0.23+: CHANGE REPLICATION SOURCE TO, RESET MASTER still", () => {
+        const s = statements("8.0.40");
+        expect(s.change).toBe(MYSQL_MODERN_CHANGE);
+        expect(s.start).toBe("START REPLICA");
+        expect(s.resetOwnGtids).toBe("RESET MASTER");
+        expect(statements("8.0.23").change).toBe(MYSQL_MODERN_CHANGE);
+    });
+
+    test.each(["8.4.3", "9.1.0"])("MySQL %s: only the new forms (8.4 removed the old ones)", (version) => {
+        const s = statements(version);
+        expect(s).toEqual({
+            change: MYSQL_MODERN_CHANGE,
+            start: "START REPLICA",
+            stop: "STOP REPLICA",
+            resetReplica: "RESET REPLICA ALL",
+            resetOwnGtids: "RESET BINARY LOGS AND GTIDS",
+            showStatus: "SHOW REPLICA STATUS",
+            executedGtids: "SELECT @@GLOBAL.gtid_executed AS gtids",
+            wait: "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 5) = 0 AS reached",
+        });
+        expect(Object.values(s).join(" ")).not.toMatch(/MASTER|SLAVE/);
+    });
+
+    test.each(["10.6.18-MariaDB", "10.11.6-MariaDB-0+deb12u1-log", "11.4.2-MariaDB-ubu2404", "11.8.3-MariaDB"])(
+        "MariaDB %s: CHANGE MASTER TO with MASTER_USE_GTID=slave_pos", (version) => {
+            expect(statements(version)).toEqual({
+                change: "CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, " +
+                    "MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 2",
+                start: "START REPLICA",
+                stop: "STOP REPLICA",
+                resetReplica: "RESET REPLICA ALL",
+                resetOwnGtids: "RESET MASTER; SET GLOBAL gtid_slave_pos = ''",
+                showStatus: "SHOW REPLICA STATUS",
+                executedGtids: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids",
+                wait: "SELECT MASTER_GTID_WAIT(?, 5) = 0 AS reached",
+            });
+        });
+
+    test("MariaDB before 10.5.1 uses SLAVE verbs", () => {
+        expect(statements("10.4.34-MariaDB").start).toBe("START SLAVE");
+    });
+
+    test("credentials and hosts travel as parameters, never in the text", () => {
+        for (const version of ["5.7.44", "8.0.22", "8.4.3", "10.11.6-MariaDB"]) {
+            const stmt = sql.replicationDialect(v(version)).changeSource({ ...options, password: "s3cret'; DROP" });
+            expect(stmt.sql).not.toContain("s3cret");
+            expect(stmt.params).toEqual(["src", 3306, "repl", "s3cret'; DROP"]);
+        }
+    });
+
+    test("bad numbers are refused rather than spliced into SQL", () => {
+        const d = sql.replicationDialect(v("8.4.0"));
+        expect(() => d.changeSource({ ...options, connectRetry: 1.5 })).toThrow(/not a non-negative integer/);
+    });
+});
+
+describe("role statements", () => {
+    test("MySQL 8+ persists; super_read_only off before read_only for a source", () => {
+        expect(sql.roleStatements(v("8.4.3"), "source").map((s) => s.sql))
+            .toEqual(["SET PERSIST super_read_only = OFF", "SET PERSIST read_only = OFF"]);
+        expect(sql.roleStatements(v("8.0.36"), "replica").map((s) => s.sql))
+            .toEqual(["SET PERSIST read_only = ON", "SET PERSIST super_read_only = ON"]);
+    });
+    test("MySQL 5.7 cannot persist", () => {
+        expect(sql.roleStatements(v("5.7.44"), "replica").map((s) => s.sql))
+            .toEqual(["SET GLOBAL read_only = ON", "SET GLOBAL super_read_only = ON"]);
+    });
+    test("MariaDB has no super_read_only and no SET PERSIST", () => {
+        expect(sql.roleStatements(v("10.11.6-MariaDB"), "replica").map((s) => s.sql)).toEqual(["SET GLOBAL read_only = ON"]);
+        expect(sql.roleStatements(v("11.4.2-MariaDB"), "source").map((s) => s.sql)).toEqual(["SET GLOBAL read_only = OFF"]);
+        expect(sql.readOnlyQuery(v("11.4.2-MariaDB")).sql).toContain("NULL AS super_read_only");
+    });
+});
+
+describe("status rows", () => {
+    test("MySQL 8.4 columns", () => {
+        const s = sql.normaliseStatus({
+            Replica_IO_Running: "Yes", Replica_SQL_Running: "Yes", Source_Host: "server-0", Source_Port: 3306,
+            Source_User: "repl", Seconds_Behind_Source: 0, Last_IO_Errno: 0, Last_IO_Error: "", Last_SQL_Errno: 0,
+            Last_SQL_Error: "", Auto_Position: 1, Connect_Retry: 2, Retrieved_Gtid_Set: "u:1-3", Executed_Gtid_Set: "u:1-3",
+        });
+        expect(s).toMatchObject({ configured: true, ioRunning: "Yes", sqlRunning: "Yes", sourceHost: "server-0",
+            sourcePort: 3306, secondsBehind: 0, autoPosition: true, connectRetry: 2 });
+    });
+    test("MariaDB columns, NULL lag while stopped", () => {
+        const s = sql.normaliseStatus({
+            Slave_IO_Running: "Connecting", Slave_SQL_Running: "Yes", Master_Host: "server-0", Master_Port: 3306,
+            Seconds_Behind_Master: null, Last_IO_Errno: 1045, Last_IO_Error: "Access denied", Using_Gtid: "Slave_Pos",
+            Gtid_IO_Pos: "0-1-5",
+        });
+        expect(s).toMatchObject({ configured: true, ioRunning: "Connecting", secondsBehind: null, lastIoErrno: 1045,
+            autoPosition: true, retrievedGtids: "0-1-5" });
+    });
+    test("no row means not configured", () => {
+        expect(sql.normaliseStatus(undefined)).toMatchObject({ configured: false, ioRunning: "No", sqlRunning: "No" });
+    });
+});
+
+describe("accounts", () => {
+    test("statements quote identifiers and pass names as parameters", () => {
+        expect(sql.createDatabase({ name: "app" }).sql).toBe("CREATE DATABASE IF NOT EXISTS `app`");
+        expect(sql.createDatabase({ name: "a`b", defaultCharacterSet: "utf8mb4" }).sql)
+            .toBe("CREATE DATABASE IF NOT EXISTS `a``b` CHARACTER SET utf8mb4");
+        expect(sql.createUser({ user: "app", host: "%" }, "pw")).toEqual({ sql: "CREATE USER ?@? IDENTIFIED BY ?", params: ["app", "%", "pw"] });
+        expect(sql.grant({ user: "repl", host: "%", database: "*", table: "*", privileges: ["replication slave", "REPLICATION CLIENT"] }))
+            .toEqual({ sql: "GRANT REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO ?@?", params: ["repl", "%"] });
+        expect(sql.grant({ user: "app", host: "%", database: "app", table: "*", privileges: ["ALL"] }).sql)
+            .toBe("GRANT ALL PRIVILEGES ON `app`.* TO ?@?");
+        expect(() => sql.grant({ user: "x", host: "%", database: "app", table: "*", privileges: ["SELECT; DROP"] })).toThrow(/not a privilege/);
+    });
+
+    test("SHOW GRANTS lines are read per object, with MariaDB's renamed privileges", () => {
+        const lines = [
+            "GRANT USAGE ON *.* TO `reader`@`%` IDENTIFIED BY PASSWORD '*ABC'",
+            "GRANT SELECT ON `app`.* TO `reader`@`%`",
+            "GRANT BINLOG MONITOR, REPLICATION SLAVE ON *.* TO `repl`@`%`",
+        ];
+        expect(sql.grantedPrivileges(lines, { database: "app", table: "*" })).toEqual(["SELECT"]);
+        expect(sql.grantedPrivileges(lines, { database: "*", table: "*" })).toEqual(["REPLICATION CLIENT", "REPLICATION SLAVE"]);
+        expect(sql.grantedPrivileges(lines, { database: "other", table: "*" })).toEqual([]);
+    });
+});
+
+describe("GTID helpers", () => {
+    test("MariaDB errant transactions are those the source's state does not cover", () => {
+        expect(sql.mariadbErrant("0-1-10,0-3-2", "0-1-12")).toEqual(["0-3-2"]);
+        expect(sql.mariadbErrant("0-1-10", "0-1-9")).toEqual(["0-1-10"]);
+        expect(sql.mariadbErrant("", "0-1-9")).toEqual([]);
+        expect(sql.mariadbErrant("0-1-9", "0-1-9,1-2-4")).toEqual([]);
+    });
+    test("versions compare by major, minor, patch", () => {
+        expect(sql.atLeast(v("8.0.23"), 8, 0, 23)).toBe(true);
+        expect(sql.atLeast(v("8.0.22"), 8, 0, 23)).toBe(false);
+        expect(sql.atLeast(v("10.11.6-MariaDB"), 10, 5, 1)).toBe(true);
+        expect(v("10.11.6-MariaDB-0+deb12u1-log")).toEqual({ flavor: "mariadb", major: 10, minor: 11, patch: 6 });
+        expect(() => v("unknown")).toThrow(/cannot read the server version/);
+    });
+});
