@@ -38,6 +38,8 @@ export interface LabAccountsArgs {
     readonly passwords: Record<AccountKey, pulumi.Input<string>>;
     /** The source's container: when it goes, every account goes with it. */
     readonly serverContainer: docker.Container;
+    /** A passwordless account without privileges for a load balancer's health checks, if any. */
+    readonly checkUser?: string;
 }
 
 /**
@@ -49,6 +51,8 @@ export class LabAccounts extends pulumi.ComponentResource {
     /** The grant each account depends on, by key. */
     public readonly grants: Record<AccountKey, pulumi.Resource>;
     public readonly users: Record<AccountKey, { user: string; host: string }>;
+    /** The health-check account, when one was asked for. */
+    public readonly checkUser?: pulumi.Resource;
 
     constructor(name: string, args: LabAccountsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mysqllab:index:LabAccounts", name, {}, opts);
@@ -73,6 +77,10 @@ export class LabAccounts extends pulumi.ComponentResource {
                     user: user.user, host: user.host, database: a.database, table: "*", privileges: [...a.privileges],
                 }, { ...childOpts, provider, dependsOn: [user, this.database] });
             }
+            if (args.checkUser) {
+                // No password and no grant: it can log in and nothing else.
+                this.checkUser = new mysql.User(`${name}-check`, { user: args.checkUser, host: "%" }, { ...childOpts, provider });
+            }
         } else {
             const server = { serverHost: args.host, serverPort: args.port, adminPassword: args.rootPassword };
             this.database = new SqlDatabase(`${name}-db`, { ...server, name: args.database }, childOpts);
@@ -84,10 +92,13 @@ export class LabAccounts extends pulumi.ComponentResource {
                     ...server, user: user.user, host: user.host, database: a.database, table: "*", privileges: [...a.privileges],
                 }, { ...childOpts, dependsOn: [user, this.database] });
             }
+            if (args.checkUser) {
+                this.checkUser = new SqlUser(`${name}-check`, { ...server, user: args.checkUser, host: "%", plaintextPassword: "" }, childOpts);
+            }
         }
         this.grants = grants;
         this.users = Object.fromEntries(plan.map((a) => [a.key, { user: a.user, host: a.host }])) as LabAccounts["users"];
-        this.registerOutputs({ database: this.database, grants: this.grants, users: this.users });
+        this.registerOutputs({ database: this.database, grants: this.grants, users: this.users, checkUser: this.checkUser });
     }
 }
 

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { AccountKey, LabAccounts } from "./accounts";
 import type { LabSettings, PasswordKey } from "./config";
 import { MysqlServer } from "./mysqlServer";
+import { CHECK_USER, ReadEndpoint, haproxyConfig } from "./readEndpoint";
 import { Replication } from "./replication/replication";
 import { ServerRole } from "./replication/serverRole";
 
@@ -41,6 +42,8 @@ export class MysqlLab extends pulumi.ComponentResource {
     public readonly passwords: Record<PasswordKey, pulumi.Output<string>>;
     /** The app database's name. */
     public readonly database: string;
+    /** The load balancer over the replicas, when config asks for one. */
+    public readonly readEndpoint?: ReadEndpoint;
 
     constructor(name: string, args: MysqlLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mysqllab:index:MysqlLab", name, {}, opts);
@@ -63,10 +66,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             labels: labelsList,
         }, { parent: this });
 
-        const imageId = s.pullImage
-            // keepLocally: the image is shared with other stacks and outlives this one.
-            ? new docker.RemoteImage(`${name}-image`, { name: s.image, keepLocally: true }, { parent: this }).imageId
-            : docker.getRemoteImageOutput({ name: s.image }, { parent: this }).id;
+        const imageId = this.imageId(`${name}-image`, s.image, s.pullImage);
 
         this.servers = s.servers.map((spec) => new MysqlServer(`${name}-server-${spec.index}`, {
             containerName: `${args.namePrefix}-server-${spec.index}`,
@@ -97,6 +97,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 readonly: this.passwords[ACCOUNT_PASSWORD.readonly],
             },
             serverContainer: this.source.container,
+            checkUser: s.readEndpoint ? CHECK_USER : undefined,
         }, { parent: this });
 
         const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {
@@ -140,10 +141,33 @@ export class MysqlLab extends pulumi.ComponentResource {
             }, { parent: this, dependsOn: [replication], deletedWith: replica.container }));
         }
 
+        if (s.readEndpoint) {
+            const target = (server: MysqlServer) => ({ name: server.internalHost, instance: server.container.id });
+            this.readEndpoint = new ReadEndpoint(`${name}-read`, {
+                containerName: `${args.namePrefix}-read`,
+                imageId: this.imageId(`${name}-proxy-image`, s.proxyImage, s.pullImage),
+                networkName: this.network.name,
+                bindAddress: s.bindAddress,
+                hostPort: s.readEndpointPort,
+                config: pulumi.all([pulumi.all(this.replicas.map((r) => pulumi.output(target(r)))), pulumi.output(target(this.source))])
+                    .apply(([readers, fallback]) => haproxyConfig({ readers, fallback })),
+                labels: args.labels,
+                after: [...this.roles, ...this.replications, ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
+            }, { parent: this });
+        }
+
         this.registerOutputs({
             network: this.network, servers: this.servers, accounts: this.accounts,
-            replications: this.replications, roles: this.roles, passwords: this.passwords,
+            replications: this.replications, roles: this.roles, passwords: this.passwords, readEndpoint: this.readEndpoint,
         });
+    }
+
+    /** An image's id: pulled if missing, or (pull = false) looked up on the Docker host. */
+    private imageId(name: string, image: string, pull: boolean): pulumi.Output<string> {
+        return pull
+            // keepLocally: the image is shared with other stacks and outlives this one.
+            ? new docker.RemoteImage(name, { name: image, keepLocally: true }, { parent: this }).imageId
+            : docker.getRemoteImageOutput({ name: image }, { parent: this }).id;
     }
 
     /** A mysql:// URL for one account against one server; secret, as it carries the password. */

@@ -101,8 +101,9 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
         if (typeof news.user !== "string" || news.user.length === 0 || news.user.length > 32) {
             failures.push({ property: "user", reason: `user must be 1 to 32 characters, got ${JSON.stringify(news.user)}` });
         }
-        if (typeof news.plaintextPassword !== "string" || news.plaintextPassword.length === 0) {
-            failures.push({ property: "plaintextPassword", reason: "plaintextPassword must be a non-empty string" });
+        // An empty password is allowed on purpose: a health-check account has one and no privileges.
+        if (typeof news.plaintextPassword !== "string") {
+            failures.push({ property: "plaintextPassword", reason: "plaintextPassword must be a string" });
         }
         return { inputs: news, failures };
     },

@@ -13,6 +13,11 @@ const named = (run: ProgramRun, type: string, name: string) => {
     return found;
 };
 
+/** The server containers (the read endpoint's proxy is a container too). */
+const serverContainers = (run: ProgramRun): Registration[] => ofType(run, TYPES.container).filter((c) => c.name.startsWith("lab-server-"));
+/** Accounts other than the proxy's health-check user. */
+const labUsers = (run: ProgramRun, type: string) => ofType(run, type).filter((u) => u.inputs.user !== "haproxy_check");
+
 async function program(config: Record<string, string>, opts: { stack?: string; secrets?: Record<string, string> } = {}) {
     const run = await runProgram({ config, ...opts });
     if (run.error) throw run.error;
@@ -26,7 +31,7 @@ describe.each([0, 1, 3])("replicaCount %i", (n) => {
     });
 
     test("one container and one volume per server, one network", () => {
-        expect(ofType(run, TYPES.container)).toHaveLength(n + 1);
+        expect(serverContainers(run)).toHaveLength(n + 1);
         expect(ofType(run, TYPES.volume)).toHaveLength(n + 1);
         expect(ofType(run, TYPES.network)).toHaveLength(1);
     });
@@ -40,7 +45,7 @@ describe.each([0, 1, 3])("replicaCount %i", (n) => {
 
     test("the database, three users and three grants, on the source only", () => {
         expect(ofType(run, TYPES.mysqlDatabase)).toHaveLength(1);
-        expect(ofType(run, TYPES.mysqlUser)).toHaveLength(3);
+        expect(labUsers(run, TYPES.mysqlUser)).toHaveLength(3);
         expect(ofType(run, TYPES.mysqlGrant)).toHaveLength(3);
         expect(ofType(run, TYPES.mysqlProvider)).toHaveLength(1);
         expect(reveal(ofType(run, TYPES.mysqlProvider)[0].inputs.endpoint)).toBe("127.0.0.1:13306");
@@ -65,19 +70,19 @@ describe("servers", () => {
     });
 
     test("unique server ids, all nonzero", () => {
-        const ids = ofType(run, TYPES.container).map((c) => (c.inputs.command as string[]).find((a) => a.startsWith("--server-id=")));
+        const ids = serverContainers(run).map((c) => (c.inputs.command as string[]).find((a) => a.startsWith("--server-id=")));
         expect(new Set(ids).size).toBe(4);
         expect(ids).not.toContain("--server-id=0");
     });
 
     test("every server starts read-only; replicas are locked by their role, the source opened", () => {
-        for (const c of ofType(run, TYPES.container)) expect(c.inputs.command).toContain("--read-only=ON");
+        for (const c of serverContainers(run)) expect(c.inputs.command).toContain("--read-only=ON");
         const roles = Object.fromEntries(ofType(run, TYPES.serverRole).map((r) => [r.name, r.inputs.role]));
         expect(roles).toEqual({ "lab-server-0-role": "source", "lab-server-1-role": "replica", "lab-server-2-role": "replica", "lab-server-3-role": "replica" });
     });
 
     test("no container carries its role: not in name, command, environment or labels", () => {
-        const containers = ofType(run, TYPES.container);
+        const containers = serverContainers(run);
         for (const c of containers) {
             const text = JSON.stringify([c.inputs.name, c.inputs.command, reveal(c.inputs.envs), c.inputs.labels, c.inputs.hostname]);
             // The project name and an option every server gets alike are not roles.
@@ -91,12 +96,12 @@ describe("servers", () => {
     });
 
     test("ports are published on bindAddress only, basePort + index", () => {
-        const ports = ofType(run, TYPES.container).map((c) => c.inputs.ports);
+        const ports = serverContainers(run).map((c) => c.inputs.ports);
         expect(ports).toEqual([0, 1, 2, 3].map((i) => [{ internal: 3306, external: 20000 + i, ip: "127.0.0.2", protocol: "tcp" }]));
     });
 
     test("containers wait for a TCP health check, replace on healthcheck change, delete before replace, stop gracefully", () => {
-        for (const c of ofType(run, TYPES.container)) {
+        for (const c of serverContainers(run)) {
             expect(c.inputs).toMatchObject({ wait: true, mustRun: true, destroyGraceSeconds: 60, restart: "unless-stopped" });
             expect(c.inputs.healthcheck).toMatchObject({ interval: "2s", startPeriod: "120s", tests: expect.arrayContaining(["--host=127.0.0.1"]) });
             expect(c.deleteBeforeReplace).toBe(true);
@@ -108,24 +113,24 @@ describe("servers", () => {
     test("containers use the image id, not its name, and keep the image on destroy", () => {
         const image = ofType(run, TYPES.remoteImage)[0];
         expect(image.inputs).toMatchObject({ name: "mysql:8.4", keepLocally: true });
-        for (const c of ofType(run, TYPES.container)) expect(c.inputs.image).toBe("sha256:mock-mysql:8.4");
+        for (const c of serverContainers(run)) expect(c.inputs.image).toBe("sha256:mock-mysql:8.4");
     });
 
     test("pullImage=false looks the image up on the host instead of pulling", async () => {
         const local = await program({ pullImage: "false", image: "mysql-replicas/mariadb:10.11" });
         expect(ofType(local, TYPES.remoteImage)).toHaveLength(0);
-        for (const c of ofType(local, TYPES.container)) expect(c.inputs.image).toBe("sha256:local-mysql-replicas/mariadb:10.11");
+        for (const c of serverContainers(local)) expect(c.inputs.image).toBe("sha256:local-mysql-replicas/mariadb:10.11");
     });
 
     test("the data directory is a named volume per server", () => {
-        for (const c of ofType(run, TYPES.container)) {
+        for (const c of serverContainers(run)) {
             const volumes = c.inputs.volumes as { volumeName: string; containerPath: string }[];
             expect(volumes).toEqual([{ volumeName: `${c.inputs.name}-data`, containerPath: "/var/lib/mysql" }]);
         }
     });
 
     test("every Docker object is labelled with project and stack", () => {
-        for (const r of [...ofType(run, TYPES.container), ...ofType(run, TYPES.volume), ...ofType(run, TYPES.network)]) {
+        for (const r of [...serverContainers(run), ...ofType(run, TYPES.volume), ...ofType(run, TYPES.network)]) {
             expect(r.inputs.labels).toEqual(expect.arrayContaining([
                 { label: "mysql-replicas.project", value: "mysql-replicas" },
                 { label: "mysql-replicas.stack", value: "dev" },
@@ -149,13 +154,13 @@ describe("secrets", () => {
         const run = await program({ replicaCount: "1" });
         expect(ofType(run, TYPES.password).map((p) => p.name).sort())
             .toEqual(["lab-appPassword", "lab-readonlyPassword", "lab-replicationPassword", "lab-rootPassword"]);
-        for (const c of ofType(run, TYPES.container)) expect(isSecret(c.inputs.envs)).toBe(true);
+        for (const c of serverContainers(run)) expect(isSecret(c.inputs.envs)).toBe(true);
         for (const r of ofType(run, TYPES.replication)) {
             expect(isSecret(r.inputs.password)).toBe(true);
             expect(isSecret(r.inputs.adminPassword)).toBe(true);
             expect(r.additionalSecretOutputs).toEqual(expect.arrayContaining(["password", "adminPassword"]));
         }
-        for (const u of ofType(run, TYPES.mysqlUser)) expect(isSecret(u.inputs.plaintextPassword)).toBe(true);
+        for (const u of labUsers(run, TYPES.mysqlUser)) expect(isSecret(u.inputs.plaintextPassword)).toBe(true);
         expect(isSecret(ofType(run, TYPES.mysqlProvider)[0].inputs.password)).toBe(true);
         // No plain output carries a password.
         const plain = JSON.stringify({ ...run.outputs, appConnectionString: 0, readonlyConnectionStrings: 0 });
@@ -166,7 +171,7 @@ describe("secrets", () => {
         const secrets = { rootPassword: "r00t-pw", replicationPassword: "repl-pw", appPassword: "app-pw", readonlyPassword: "ro-pw" };
         const run = await program({}, { secrets });
         expect(ofType(run, TYPES.password)).toHaveLength(0);
-        expect(reveal<string[]>(ofType(run, TYPES.container)[0].inputs.envs)).toContain("MYSQL_ROOT_PASSWORD=r00t-pw");
+        expect(reveal<string[]>(serverContainers(run)[0].inputs.envs)).toContain("MYSQL_ROOT_PASSWORD=r00t-pw");
         expect(reveal(ofType(run, TYPES.replication)[0].inputs.password)).toBe("repl-pw");
         expect(run.outputs.appConnectionString).toEqual({ secret: "mysql://app:app-pw@127.0.0.1:13306/app" });
         // Nothing but secret wrappers holds them.
@@ -237,7 +242,7 @@ describe("flavors", () => {
         expect(grants(mariaRun, TYPES.sqlGrant)).toEqual(grants(mysqlRun, TYPES.mysqlGrant));
         expect(grants(mysqlRun, TYPES.mysqlGrant)).toHaveLength(accountPlan("app").length);
         expect(ofType(mariaRun, TYPES.sqlDatabase).map((d) => d.inputs.name)).toEqual(["app"]);
-        const users = (run: ProgramRun, type: string) => ofType(run, type).map((u) => `${u.inputs.user}@${u.inputs.host}`).sort();
+        const users = (run: ProgramRun, type: string) => labUsers(run, type).map((u) => `${u.inputs.user}@${u.inputs.host}`).sort();
         expect(users(mariaRun, TYPES.sqlUser)).toEqual(users(mysqlRun, TYPES.mysqlUser));
         expect(users(mysqlRun, TYPES.mysqlUser)).toEqual(["app@%", "reader@%", "repl@%"]);
     });
@@ -249,7 +254,7 @@ describe("flavors", () => {
 
     test("MariaDB servers get MariaDB options and environment", async () => {
         const run = await program({ image: "mariadb:10.11" });
-        const c = ofType(run, TYPES.container)[0];
+        const c = serverContainers(run)[0];
         expect(c.inputs.command).toContain("--gtid-strict-mode=ON");
         expect(reveal<string[]>(c.inputs.envs)[0]).toMatch(/^MARIADB_ROOT_PASSWORD=/);
         expect((c.inputs.healthcheck as { tests: string[] }).tests[1]).toBe("mariadb-admin");
@@ -269,5 +274,47 @@ describe("config errors stop the program before any resource is declared", () =>
         const run = await runProgram({ config: config as Record<string, string> });
         expect(run.error?.message).toMatch(message);
         expect(run.registrations).toHaveLength(0);
+    });
+});
+
+describe("read endpoint", () => {
+    test("an HAProxy container over the replicas, on bindAddress, after replication; the source as backup", async () => {
+        const run = await program({ replicaCount: "2", readEndpointPort: "13399" });
+        const proxy = ofType(run, TYPES.container).find((c) => c.name === "lab-read-container")!;
+        expect(proxy.inputs).toMatchObject({ name: "mysql-replicas-dev-read", image: "sha256:mock-haproxy:2.8",
+            ports: [{ internal: 3306, external: 13399, ip: "127.0.0.1", protocol: "tcp" }] });
+        expect(proxy.deleteBeforeReplace).toBe(true);
+        const [upload] = proxy.inputs.uploads as { file: string; content: string }[];
+        expect(upload.file).toBe("/usr/local/etc/haproxy/haproxy.cfg");
+        const servers = upload.content.split("\n").filter((l) => l.trim().startsWith("server "));
+        expect(servers).toEqual([
+            "    server mysql-replicas-dev-server-1 mysql-replicas-dev-server-1:3306 check  # container mysql-replicas-dev-server-1-id",
+            "    server mysql-replicas-dev-server-2 mysql-replicas-dev-server-2:3306 check  # container mysql-replicas-dev-server-2-id",
+            "    server mysql-replicas-dev-server-0 mysql-replicas-dev-server-0:3306 check backup  # container mysql-replicas-dev-server-0-id",
+        ]);
+        expect(upload.content).toContain("option mysql-check user haproxy_check post-41");
+        expect(upload.content).not.toMatch(/^resolvers/m);
+        for (const r of ofType(run, TYPES.replication)) expect(proxy.dependencies).toContain(r.urn);
+        expect(run.outputs.readEndpoint).toBe("127.0.0.1:13399");
+        // The check account: no password, no grant.
+        const check = ofType(run, TYPES.mysqlUser).find((u) => u.inputs.user === "haproxy_check")!;
+        expect(check.inputs.plaintextPassword).toBeUndefined();
+        expect(ofType(run, TYPES.mysqlGrant).map((g) => g.inputs.user)).not.toContain("haproxy_check");
+    });
+
+    test("with 0 replicas the endpoint points at the source", async () => {
+        const run = await program({ replicaCount: "0" });
+        const proxy = ofType(run, TYPES.container).find((c) => c.name === "lab-read-container")!;
+        const content = (proxy.inputs.uploads as { content: string }[])[0].content;
+        expect(content.split("\n").filter((l) => l.trim().startsWith("server "))).toEqual([
+            "    server mysql-replicas-dev-server-0 mysql-replicas-dev-server-0:3306 check backup  # container mysql-replicas-dev-server-0-id",
+        ]);
+    });
+
+    test("readEndpoint=false declares no proxy and no check account", async () => {
+        const run = await program({ readEndpoint: "false", image: "mariadb:11.4" });
+        expect(ofType(run, TYPES.container).map((c) => c.name)).not.toContain("lab-read-container");
+        expect(ofType(run, TYPES.sqlUser).map((u) => u.inputs.user)).not.toContain("haproxy_check");
+        expect(run.outputs.readEndpoint).toBeUndefined();
     });
 });
