@@ -23,6 +23,12 @@ export const replicaEndpoints = lab.replicas.map(endpoint);
 export const replicaCount = lab.replicas.length;
 /** server_id of each server, in server order (index 0 is the source). */
 export const serverIds = config.servers.map((s) => s.serverId);
+/** Role of each server, in server order. */
+export const roles = config.servers.map((s) => s.role);
+/** Container name of each server, in server order. */
+export const serverNames = lab.servers.map((s) => s.internalHost);
+/** Secret: mysql:// URL of root on each server, in server order (for `npm run status` and `verify`). */
+export const adminConnectionStrings = lab.servers.map((s) => lab.connectionString("admin", s));
 export const flavor = config.flavor;
 export const database = config.database;
 /** Secret: mysql:// URL of the app user on the source. */

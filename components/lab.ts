@@ -170,11 +170,11 @@ export class MysqlLab extends pulumi.ComponentResource {
             : docker.getRemoteImageOutput({ name: image }, { parent: this }).id;
     }
 
-    /** A mysql:// URL for one account against one server; secret, as it carries the password. */
-    connectionString(account: AccountKey, server: MysqlServer): pulumi.Output<string> {
-        const user = this.accounts.users[account].user;
+    /** A mysql:// URL for one account ("admin" is root) against one server; secret, as it carries the password. */
+    connectionString(account: AccountKey | "admin", server: MysqlServer): pulumi.Output<string> {
+        const user = account === "admin" ? "root" : this.accounts.users[account].user;
+        const password = this.passwords[account === "admin" ? "rootPassword" : ACCOUNT_PASSWORD[account]];
         const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-        const password = this.passwords[ACCOUNT_PASSWORD[account]];
         return pulumi.secret(pulumi.interpolate`mysql://${user}:${password}@${host}:${server.port}/${this.database}`);
     }
 }

@@ -163,8 +163,13 @@ describe("secrets", () => {
         for (const u of labUsers(run, TYPES.mysqlUser)) expect(isSecret(u.inputs.plaintextPassword)).toBe(true);
         expect(isSecret(ofType(run, TYPES.mysqlProvider)[0].inputs.password)).toBe(true);
         // No plain output carries a password.
-        const plain = JSON.stringify({ ...run.outputs, appConnectionString: 0, readonlyConnectionStrings: 0 });
+        const plain = JSON.stringify({ ...run.outputs, appConnectionString: 0, readonlyConnectionStrings: 0, adminConnectionStrings: 0 });
         expect(plain).not.toContain("password");
+        const admin = run.outputs.adminConnectionStrings as unknown[];
+        expect(admin).toEqual([{ secret: expect.stringMatching(/^mysql:\/\/root:.+@127\.0\.0\.1:13306\/app$/) },
+            { secret: expect.stringMatching(/^mysql:\/\/root:.+@127\.0\.0\.1:13307\/app$/) }]);
+        expect(run.outputs.roles).toEqual(["source", "replica"]);
+        expect(run.outputs.serverNames).toEqual(["mysql-replicas-dev-server-0", "mysql-replicas-dev-server-1"]);
     });
 
     test("passwords from config are used and kept secret; none is generated", async () => {
