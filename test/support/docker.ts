@@ -10,7 +10,10 @@ export function dockerStatus(): { ok: boolean; reason: string } {
     if (!cached) {
         try {
             execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "pipe", timeout: 15_000 });
-            cached = { ok: true, reason: "" };
+            cached = imageExists(TEST_IMAGE)
+                ? { ok: true, reason: "" }
+                : { ok: false, reason: `the test image ${TEST_IMAGE} is not on the Docker host; run \`bash scripts/testbed.sh\` ` +
+                    "(Debian/Ubuntu) or pull an official one and set LAB_TEST_IMAGE, e.g. LAB_TEST_IMAGE=mariadb:10.11" };
         } catch (err) {
             cached = { ok: false, reason: `no Docker engine answers \`docker info\` (${String((err as Error).message).split("\n")[0]}); run \`bash scripts/testbed.sh\`` };
         }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Brings the lab up with the Pulumi CLI:  npm run up | npm run preview | npm run destroy
+# Uses a local file backend (.pulumi-state/) unless you are logged in to a backend already, and the
+# passphrase "dev" for the stack's secrets unless you set PULUMI_CONFIG_PASSPHRASE(_FILE).
+# STACK=name picks another stack (default dev).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+action=${1:-up}
+stack=${STACK:-dev}
+
+die() { echo "up.sh: $*" >&2; exit 1; }
+command -v pulumi >/dev/null 2>&1 || die "the Pulumi CLI is not installed: see https://www.pulumi.com/docs/iac/download-install/"
+docker info >/dev/null 2>&1 || die "no Docker engine answers 'docker info': start Docker first"
+
+if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then
+    mkdir -p .pulumi-state
+    export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+    echo "up.sh: state goes to .pulumi-state/ (run 'pulumi login' first to keep it elsewhere)"
+fi
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    export PULUMI_CONFIG_PASSPHRASE=dev
+    echo "up.sh: secrets are encrypted with the lab passphrase 'dev' (set PULUMI_CONFIG_PASSPHRASE for your own)"
+fi
+
+[ -d node_modules ] || npm ci --no-audit --no-fund
+pulumi stack select "$stack" >/dev/null 2>&1 || pulumi stack init "$stack"
+
+case "$action" in
+    up) pulumi up --yes --stack "$stack" ;;
+    preview) pulumi preview --diff --stack "$stack" ;;
+    destroy) pulumi destroy --yes --stack "$stack" ;;
+    *) die "unknown action '$action': expected up, preview or destroy" ;;
+esac
