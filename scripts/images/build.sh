@@ -6,9 +6,11 @@
 #   scripts/images/build.sh NAME      NAME is a folder beside this script (mariadb, haproxy)
 #
 # Each NAME/ folder holds:
-#   image.sh       IMAGE_TAG, IMAGE_PACKAGES, IMAGE_CHANGES (Dockerfile-like lines for
-#                  `docker import --change`) and IMAGE_VERSION_CMD / IMAGE_VERSION_RE, a
-#                  command run in the new image whose output must match the regex
+#   image.sh       IMAGE_TAG, IMAGE_PACKAGES, IMAGE_CHANGES (Dockerfile lines for
+#                  `docker import --change`: on Debian 12's engine only CMD, ENTRYPOINT,
+#                  ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME and WORKDIR), and
+#                  IMAGE_VERSION_CMD / IMAGE_VERSION_RE: a command run in the new image,
+#                  whose output must match the regex
 #   customize.sh   run on the host by mmdebstrap with the root filesystem as $1
 #   ...            the files customize.sh copies into the image
 #
@@ -25,15 +27,22 @@ IMAGES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/images/lib.sh
 . "$IMAGES_DIR/lib.sh"
 
-[ $# -eq 1 ] || tb_die "usage: $0 NAME (one of: $(cd "$IMAGES_DIR" && ls -d -- */ | tr -d / | tr '\n' ' '))"
+if [ $# -ne 1 ]; then
+    names=$(cd "$IMAGES_DIR" && for d in */image.sh; do printf '%s ' "${d%/image.sh}"; done)
+    tb_die "usage: $0 NAME (one of: $names)"
+fi
 NAME=$1
 SRC=$IMAGES_DIR/$NAME
-[ -f "$SRC/image.sh" ] && [ -x "$SRC/customize.sh" ] || tb_die "no image recipe in $SRC (need image.sh and an executable customize.sh)"
+if [ ! -f "$SRC/image.sh" ] || [ ! -x "$SRC/customize.sh" ]; then
+    tb_die "no image recipe in $SRC (need image.sh and an executable customize.sh)"
+fi
 
 IMAGE_TAG='' IMAGE_PACKAGES=() IMAGE_CHANGES=() IMAGE_VERSION_CMD=() IMAGE_VERSION_RE=''
 # shellcheck source=/dev/null
 . "$SRC/image.sh"
-[ -n "$IMAGE_TAG" ] && [ ${#IMAGE_PACKAGES[@]} -gt 0 ] || tb_die "$SRC/image.sh must set IMAGE_TAG and IMAGE_PACKAGES"
+if [ -z "$IMAGE_TAG" ] || [ ${#IMAGE_PACKAGES[@]} -eq 0 ]; then
+    tb_die "$SRC/image.sh must set IMAGE_TAG and IMAGE_PACKAGES"
+fi
 
 SUITE=bookworm
 LABEL=org.mysql-replicas.testbed.recipe
@@ -60,6 +69,8 @@ if [ "${TESTBED_REBUILD:-0}" != 1 ] && docker image inspect "$IMAGE_TAG" >/dev/n
     tb_log "image $IMAGE_TAG is present but was built from another recipe (${have:-none}, now $RECIPE): rebuilding"
 fi
 
+old_id=$(docker image inspect -f '{{.Id}}' "$IMAGE_TAG" 2>/dev/null || true)
+
 command -v mmdebstrap >/dev/null 2>&1 || tb_apt_install mmdebstrap
 [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || tb_apt_install debian-archive-keyring
 
@@ -75,38 +86,56 @@ start=$(date +%s)
 # Root mode as root (chroot and mounts), unshare mode otherwise (needs user namespaces).
 mode=root
 [ "$(id -u)" = 0 ] || mode=unshare
-# pipefail makes a failing mmdebstrap fail the pipeline even if docker import succeeds.
-TB_IMAGE_SRC=$SRC mmdebstrap \
-    --mode="$mode" \
-    --variant=minbase \
-    --format=tar \
-    --skip=output/dev \
-    --include="$packages" \
-    --aptopt='APT::Install-Recommends "false"' \
-    --aptopt='Acquire::Retries "3"' \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/info/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --dpkgopt='path-exclude=/usr/share/lintian/*' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    --customize-hook="$SRC/customize.sh" \
-    --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/apt/* "$1"/var/cache/debconf/*-old' \
-    "$SUITE" - \
-    "deb $mirror $SUITE main" \
-    "deb $mirror $SUITE-updates main" \
-    "deb $security $SUITE-security main" |
-    docker import "${change_args[@]}" \
-        --message "mysql-replicas test bed: $NAME from Debian $SUITE packages" \
-        - "$IMAGE_TAG" >/dev/null
+# The image is imported untagged and tagged only once it is whole and runs, so that a
+# failed build never leaves a broken image under the tag (pipefail: a failing mmdebstrap
+# fails the pipeline even when docker import took its partial tar stream).
+# The hooks run on the host with the root filesystem as $1 (single quotes are meant).
+# shellcheck disable=SC2016
+if ! new_id=$(
+    mmdebstrap \
+        --mode="$mode" \
+        --variant=minbase \
+        --format=tar \
+        --skip=output/dev \
+        --include="$packages" \
+        --aptopt='APT::Install-Recommends "false"' \
+        --aptopt='Acquire::Retries "3"' \
+        --dpkgopt='path-exclude=/usr/share/man/*' \
+        --dpkgopt='path-exclude=/usr/share/info/*' \
+        --dpkgopt='path-exclude=/usr/share/locale/*' \
+        --dpkgopt='path-exclude=/usr/share/lintian/*' \
+        --dpkgopt='path-exclude=/usr/share/doc/*' \
+        --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+        --customize-hook="$SRC/customize.sh" \
+        --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/apt/* "$1"/var/cache/debconf/*-old' \
+        "$SUITE" - \
+        "deb $mirror $SUITE main" \
+        "deb $mirror $SUITE-updates main" \
+        "deb $security $SUITE-security main" |
+        docker import "${change_args[@]}" \
+            --message "mysql-replicas test bed: $NAME from Debian $SUITE packages" -
+); then
+    [ -z "$new_id" ] || docker image rm "$new_id" >/dev/null 2>&1 || true
+    tb_die "building $IMAGE_TAG failed (see the mmdebstrap or docker import messages above)"
+fi
 took=$(($(date +%s) - start))
 
 # The image must run and hold the expected version.
 if [ ${#IMAGE_VERSION_CMD[@]} -gt 0 ]; then
-    version=$(docker run --rm --entrypoint "${IMAGE_VERSION_CMD[0]}" "$IMAGE_TAG" "${IMAGE_VERSION_CMD[@]:1}" 2>&1) ||
-        tb_die "$IMAGE_TAG: '${IMAGE_VERSION_CMD[*]}' failed: $version"
-    [[ $version =~ $IMAGE_VERSION_RE ]] || tb_die "$IMAGE_TAG: '${IMAGE_VERSION_CMD[*]}' printed '$version', expected /$IMAGE_VERSION_RE/"
+    if ! version=$(docker run --rm --entrypoint "${IMAGE_VERSION_CMD[0]}" "$new_id" "${IMAGE_VERSION_CMD[@]:1}" 2>&1) ||
+        ! [[ $version =~ $IMAGE_VERSION_RE ]]; then
+        docker image rm "$new_id" >/dev/null 2>&1 || true
+        tb_die "$IMAGE_TAG: '${IMAGE_VERSION_CMD[*]}' printed '$version', expected /$IMAGE_VERSION_RE/"
+    fi
     tb_log "$IMAGE_TAG runs: $(head -n1 <<<"$version")"
+fi
+docker tag "$new_id" "$IMAGE_TAG"
+
+# The image this one replaced, if nothing else uses it (a container may: then it stays).
+if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
+    if docker image rm "$old_id" >/dev/null 2>&1; then
+        tb_log "removed the replaced image ${old_id#sha256:}"
+    fi
 fi
 size=$(docker image inspect -f '{{.Size}}' "$IMAGE_TAG")
 tb_log "built $IMAGE_TAG in ${took}s ($((size / 1024 / 1024)) MiB, recipe $RECIPE)"

@@ -15,9 +15,7 @@ sed -i -e 's/^\([[:space:]]*bind-address\)/#\1/' "$root/etc/mysql/mariadb.conf.d
 # the entrypoint initialises a new volume with the requested root password (and docker
 # copies nothing into a new named volume).
 find "$root/var/lib/mysql" -mindepth 1 -delete
-chroot "$root" sh -c '
-    set -eu
-    mkdir -p /run/mysqld /docker-entrypoint-initdb.d
-    chown mysql:mysql /var/lib/mysql /run/mysqld
-    chmod 0755 /var/lib/mysql /run/mysqld
-'
+mkdir -p "$root/docker-entrypoint-initdb.d"
+chroot "$root" chown mysql:mysql /var/lib/mysql
+chmod 0755 "$root/var/lib/mysql"
+# /run/mysqld is made by the entrypoint (/run is not kept in the image).
