@@ -25,6 +25,8 @@ export interface SqlServerArgs {
 }
 
 const TIMEOUT_SECONDS = 60;
+/** How long delete waits for a server before taking it (and what it held) for gone. */
+const GONE_AFTER_SECONDS = 3;
 
 function endpoint(s: ServerInputs): Endpoint {
     return { host: s.serverHost, port: s.serverPort, user: s.adminUser, password: s.adminPassword };
@@ -69,7 +71,7 @@ export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, D
         return { outs: news };
     },
     async delete(_id, props) {
-        await ignoreGone(() => withConnection(endpoint(props), 10, "server", (conn) => query(conn, sql.dropDatabase(props))));
+        await ignoreGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropDatabase(props))));
     },
 };
 
@@ -131,7 +133,7 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
         return { outs: news };
     },
     async delete(_id, props) {
-        await ignoreGone(() => withConnection(endpoint(props), 10, "server", (conn) => query(conn, sql.dropUser(props))));
+        await ignoreGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropUser(props))));
     },
 };
 
@@ -193,7 +195,7 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
         return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
     },
     async delete(_id, props) {
-        await ignoreGone(() => withConnection(endpoint(props), 10, "server", async (conn) => {
+        await ignoreGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", async (conn) => {
             const have = await grantedOn(conn, props);
             if (have && have.length > 0) await query(conn, sql.revoke({ ...props, privileges: have }));
         }));

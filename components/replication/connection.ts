@@ -16,7 +16,7 @@ export interface Endpoint {
 /** MySQL error codes that waiting will not cure. */
 const FATAL_CONNECT_ERRORS: readonly string[] = ["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE"];
 
-export function describe(e: Pick<Endpoint, "host" | "port">): string {
+export function describeEndpoint(e: Pick<Endpoint, "host" | "port">): string {
     return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
@@ -46,10 +46,10 @@ export async function connect(endpoint: Endpoint, timeoutSeconds: number, what =
             const e = err as { code?: string; message?: string };
             last = e.message ?? String(err);
             if (e.code && FATAL_CONNECT_ERRORS.includes(e.code)) {
-                throw new Error(`cannot log in to ${what} ${describe(endpoint)} as ${endpoint.user}: ${last}`);
+                throw new Error(`cannot log in to ${what} ${describeEndpoint(endpoint)} as ${endpoint.user}: ${last}`);
             }
             if (Date.now() >= deadline) {
-                throw new Error(`timed out after ${timeoutSeconds} s waiting for ${what} ${describe(endpoint)} ` +
+                throw new Error(`timed out after ${timeoutSeconds} s waiting for ${what} ${describeEndpoint(endpoint)} ` +
                     `to accept connections; last error: ${last}`);
             }
             await sleep(500);

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "mysql2/promise";
-import { Endpoint, describe, execAll, isGone, query, sleep, withConnection } from "./connection";
+import { Endpoint, describeEndpoint, execAll, isGone, query, sleep, withConnection } from "./connection";
 import * as sql from "./sql";
 
 /** Inputs of a Replication resource, resolved: what the provider methods see. */
@@ -47,6 +47,9 @@ export interface ReplicationStatus {
 
 export type ReplicationOutputs = ReplicationInputs & ReplicationStatus;
 
+/** How long read and delete wait for a replica before taking it for gone. */
+const GONE_AFTER_SECONDS = 3;
+
 /** Inputs that re-point the replica in place when they change. */
 const REPOINT_KEYS: readonly (keyof ReplicationInputs)[] = [
     "sourceHost", "sourcePort", "sourceProbeHost", "sourceProbePort", "user", "password", "connectRetry", "retryCount",
@@ -60,7 +63,7 @@ function adminOf(i: ReplicationInputs): Endpoint {
 }
 
 function fail(i: ReplicationInputs, message: string): Error {
-    return new Error(`replication on ${i.replicaName} (${describe(adminOf(i))}): ${message}`);
+    return new Error(`replication on ${i.replicaName} (${describeEndpoint(adminOf(i))}): ${message}`);
 }
 
 async function serverVersion(conn: Connection): Promise<sql.ServerVersion> {
@@ -73,24 +76,58 @@ async function replicaStatus(conn: Connection, d: sql.ReplicationDialect): Promi
     return sql.normaliseStatus(rows[0]);
 }
 
-/** Transactions the replica has executed that the source has not. */
-async function errantTransactions(conn: Connection, v: sql.ServerVersion, sourceGtids: string, sourceState: string): Promise<string> {
-    if (v.flavor === "mysql") {
-        const [own] = await query<{ gtids: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_executed AS gtids" });
-        const [row] = await query<{ errant: string }>(conn, {
-            sql: "SELECT GTID_SUBTRACT(?, ?) AS errant", params: [own.gtids, sourceGtids],
-        });
-        return row.errant.replace(/\s+/g, "");
-    }
-    const [own] = await query<{ state: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS state" });
-    return sql.mariadbErrant(own.state, sourceState).join(",");
+/** What the source has executed, as read through the probe connection. */
+interface SourceState {
+    readonly version: sql.ServerVersion;
+    /** Executed set (MySQL) or binlog position (MariaDB): what the replica must reach. */
+    readonly gtids: string;
+    /** gtid_executed (MySQL) or gtid_binlog_state (MariaDB): what errant checks compare with. */
+    readonly state: string;
 }
 
-/** A replica nobody has used: never pointed anywhere and holding no schema of its own. */
+async function readSource(conn: Connection): Promise<SourceState> {
+    const v = await serverVersion(conn);
+    const [executed] = await query<{ gtids: string }>(conn, sql.replicationDialect(v).executedGtids);
+    const [state] = v.flavor === "mariadb"
+        ? await query<{ gtids: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS gtids" })
+        : [executed];
+    return { version: v, gtids: executed.gtids, state: state.gtids };
+}
+
+/**
+ * Transactions the replica has executed that the source has not, split into the replica's own
+ * (written on it: errant) and other servers' (replicated from elsewhere, perhaps still on their
+ * way to this source).
+ */
+async function aheadOfSource(conn: Connection, v: sql.ServerVersion, source: SourceState): Promise<sql.SplitGtids> {
+    if (v.flavor === "mysql") {
+        const [own] = await query<{ gtids: string; uuid: string }>(conn, {
+            sql: "SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS uuid",
+        });
+        const [row] = await query<{ ahead: string }>(conn, {
+            sql: "SELECT GTID_SUBTRACT(?, ?) AS ahead", params: [own.gtids, source.state],
+        });
+        return sql.splitMysqlGtids(row.ahead, own.uuid);
+    }
+    const [own] = await query<{ state: string; id: number | string }>(conn, {
+        sql: "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.server_id AS id",
+    });
+    return sql.splitMariadbGtids(sql.mariadbErrant(own.state, source.state), Number(own.id));
+}
+
+/** Accounts the images create at initialisation; any other account was made by someone. */
+const IMAGE_ACCOUNTS: readonly string[] = ["root", "mysql.sys", "mysql.session", "mysql.infoschema", "mariadb.sys", "healthcheck"];
+
+/**
+ * A replica nobody has used: never pointed anywhere, holding no schema and no account beyond what
+ * its image made. Only such a replica's own transactions are taken for initialisation work.
+ */
 async function isFresh(conn: Connection, status: sql.ReplicaStatus): Promise<boolean> {
     if (status.configured) return false;
-    const rows = await query<{ name: string }>(conn, { sql: "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA" });
-    return rows.every((r) => sql.SYSTEM_SCHEMAS.includes(r.name.toLowerCase()));
+    const schemas = await query<{ name: string }>(conn, { sql: "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA" });
+    if (!schemas.every((r) => sql.SYSTEM_SCHEMAS.includes(r.name.toLowerCase()))) return false;
+    const users = await query<{ name: string }>(conn, { sql: "SELECT DISTINCT User AS name FROM mysql.user" });
+    return users.every((r) => IMAGE_ACCOUNTS.includes(r.name));
 }
 
 /**
@@ -119,14 +156,9 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
 
     // What the source has executed now, read as the replication user: this also proves the credentials.
     const probe: Endpoint = { host: i.sourceProbeHost, port: i.sourceProbePort, user: i.user, password: i.password };
-    const source = await withConnection(probe, remaining(), "source", async (conn) => {
-        const v = await serverVersion(conn);
-        const [executed] = await query<{ gtids: string }>(conn, sql.replicationDialect(v).executedGtids);
-        const [state] = v.flavor === "mariadb"
-            ? await query<{ gtids: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS gtids" })
-            : [executed];
-        return { version: v, gtids: executed.gtids, state: state.gtids };
-    }).catch((err) => { throw fail(i, (err as Error).message); });
+    const probeSource = () => withConnection(probe, remaining(), "source", readSource)
+        .catch((err) => { throw fail(i, (err as Error).message); });
+    let source = await probeSource();
 
     return withConnection(adminOf(i), remaining(), "replica", async (conn) => {
         const v = await serverVersion(conn);
@@ -136,16 +168,33 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
         const d = sql.replicationDialect(v);
         return withSuperReadOnlyLifted(conn, v, async () => {
             const before = await replicaStatus(conn, d);
-            const errant = await errantTransactions(conn, v, source.gtids, source.state);
-            if (errant !== "") {
+            const wasRunning = before.ioRunning !== "No" || before.sqlRunning !== "No";
+            let ahead = await aheadOfSource(conn, v, source);
+            if (ahead.own !== "") {
                 if (!(await isFresh(conn, before))) {
-                    throw fail(i, `the replica holds transactions the source does not have (${errant}); ` +
+                    throw fail(i, `the replica holds transactions the source does not have (${ahead.own}); ` +
                         "refusing to point it at this source. Nothing on it was changed. Remove them by hand " +
                         "(or recreate the replica's volume) if they are not wanted.");
                 }
                 // A fresh replica's own transactions come from its initialisation: drop them.
-                if (before.ioRunning !== "No" || before.sqlRunning !== "No") await query(conn, d.stop);
+                if (wasRunning) await query(conn, d.stop);
                 await execAll(conn, d.resetOwnGtids);
+                ahead = await aheadOfSource(conn, v, source);
+            }
+            if (ahead.others !== "") {
+                // Transactions of other servers that the new source has not applied yet (it lags, e.g. a
+                // sibling replica): hold this replica still and give the source time to catch up.
+                if (wasRunning) await query(conn, d.stop);
+                while (ahead.others !== "" && Date.now() < deadline) {
+                    await sleep(250);
+                    source = await probeSource();
+                    ahead = await aheadOfSource(conn, v, source);
+                }
+                if (ahead.others !== "") {
+                    if (wasRunning) await query(conn, d.start).catch(() => undefined);
+                    throw fail(i, `the source ${i.sourceProbeHost}:${i.sourceProbePort} is behind the replica: it lacks ` +
+                        `${ahead.others}, which the replica already has; waited ${i.timeoutSeconds} s. The replica was left as it was.`);
+                }
             }
             try {
                 await query(conn, d.stop);
@@ -260,7 +309,7 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
     async read(id, props) {
         if (!props) return { id, props };
         const p = props as ReplicationOutputs;
-        const status = await withConnection(adminOf(p), 10, "replica", async (conn) => {
+        const status = await withConnection(adminOf(p), GONE_AFTER_SECONDS, "replica", async (conn) => {
             const v = await serverVersion(conn);
             return statusOf(conn, sql.replicationDialect(v), v);
         }).catch((err): Partial<ReplicationStatus> => {
@@ -277,7 +326,7 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
 
     async delete(_id, props) {
         try {
-            await withConnection(adminOf(props), 10, "replica", async (conn) => {
+            await withConnection(adminOf(props), GONE_AFTER_SECONDS, "replica", async (conn) => {
                 const v = await serverVersion(conn);
                 const d = sql.replicationDialect(v);
                 await withSuperReadOnlyLifted(conn, v, () => execAll(conn, [d.stop, d.resetReplica]));

@@ -329,13 +329,6 @@ function int(n: number): number {
     return n;
 }
 
-/**
- * Splits a MySQL GTID set ("uuid:1-5:7,uuid2:1-3") into uuid -> intervals. Used to tell a fresh
- * replica's own transactions from the source's without asking the server.
- */
-export function gtidSetUuids(set: string): string[] {
-    return set.replace(/\s+/g, "").split(",").filter(Boolean).map((part) => part.split(":")[0].toLowerCase());
-}
 
 /** Schemas every server has; a replica holding any other schema is not fresh. */
 export const SYSTEM_SCHEMAS: readonly string[] = ["information_schema", "mysql", "performance_schema", "sys"];
@@ -353,4 +346,25 @@ export function mariadbErrant(replicaState: string, sourceState: string): string
     return parse(replicaState)
         .filter((r) => !source.some((s) => s.domain === r.domain && s.server === r.server && s.seq >= r.seq))
         .map((r) => r.gtid);
+}
+
+/** Transactions one server has beyond another, split by who wrote them. */
+export interface SplitGtids {
+    /** Written on this server itself. */
+    readonly own: string;
+    /** Written elsewhere and replicated here. */
+    readonly others: string;
+}
+
+/** Splits a MySQL GTID set ("uuid:1-5,uuid2:3") into this server's own part and the rest. */
+export function splitMysqlGtids(set: string, serverUuid: string): SplitGtids {
+    const parts = set.replace(/\s+/g, "").split(",").filter(Boolean);
+    const isOwn = (part: string) => part.split(":")[0].toLowerCase() === serverUuid.toLowerCase();
+    return { own: parts.filter(isOwn).join(","), others: parts.filter((p) => !isOwn(p)).join(",") };
+}
+
+/** Splits MariaDB GTIDs ("domain-server-seq") into those this server wrote and the rest. */
+export function splitMariadbGtids(gtids: readonly string[], serverId: number): SplitGtids {
+    const isOwn = (gtid: string) => Number(gtid.split("-")[1]) === serverId;
+    return { own: gtids.filter(isOwn).join(","), others: gtids.filter((g) => !isOwn(g)).join(",") };
 }

@@ -196,3 +196,15 @@ describe("GTID helpers", () => {
         expect(() => v("unknown")).toThrow(/cannot read the server version/);
     });
 });
+
+describe("who wrote the transactions a replica has beyond its source", () => {
+    test("MySQL: by server_uuid", () => {
+        const own = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        expect(sql.splitMysqlGtids(`${own}:1-3,\n aaaaaaaa-71ca-11e1-9e33-c80aa9429562:7`, own.toUpperCase()))
+            .toEqual({ own: `${own}:1-3`, others: "aaaaaaaa-71ca-11e1-9e33-c80aa9429562:7" });
+        expect(sql.splitMysqlGtids("", own)).toEqual({ own: "", others: "" });
+    });
+    test("MariaDB: by server_id", () => {
+        expect(sql.splitMariadbGtids(["0-3-2", "0-1-14", "1-3-1"], 3)).toEqual({ own: "0-3-2,1-3-1", others: "0-1-14" });
+    });
+});

@@ -1,0 +1,152 @@
+/**
+ * Inputs for the lab's dynamic providers as the engine hands them over (plain values, the classes'
+ * defaults applied), plus checks the integration suites share: SHOW GRANTS parsing and a scan of every
+ * provider result for passwords.
+ */
+import type { ReplicationInputs } from "../../components/replication/replication";
+import type { ServerRoleInputs } from "../../components/replication/serverRole";
+import type { CallRecord, ClassRegistration, ProviderKind } from "../support/providers";
+import type { TestLab, TestServer } from "../support/testServers";
+
+/** The server fields every SQL resource carries (SqlServerArgs with the class default adminUser root). */
+export function serverOf(lab: TestLab, server: TestServer) {
+    return { serverHost: server.host, serverPort: server.port, adminUser: "root", adminPassword: lab.rootPassword };
+}
+
+export function databaseInputs(lab: TestLab, server: TestServer, name: string) {
+    // SqlDatabase passes "" for an unset character set and collation.
+    return { ...serverOf(lab, server), name, defaultCharacterSet: "", defaultCollation: "" };
+}
+
+export function userInputs(lab: TestLab, server: TestServer, user: string, plaintextPassword: string, host = "%") {
+    return { ...serverOf(lab, server), user, host, plaintextPassword };
+}
+
+export function grantInputs(lab: TestLab, server: TestServer, user: string, database: string, privileges: string[],
+    host = "%", table = "*") {
+    return { ...serverOf(lab, server), user, host, database, table, privileges };
+}
+
+/** Replication inputs with the Replication class's defaults, replica and source from the test lab. */
+export function replicationInputs(lab: TestLab, replica: TestServer, source: TestServer, user: string, password: string,
+    overrides: Partial<ReplicationInputs> = {}): ReplicationInputs {
+    return {
+        replicaName: replica.containerName,
+        replicaHost: replica.host,
+        replicaPort: replica.port,
+        replicaInstance: replica.containerId,
+        adminUser: "root",
+        adminPassword: lab.rootPassword,
+        sourceHost: source.containerName,
+        sourcePort: 3306,
+        sourceProbeHost: source.host,
+        sourceProbePort: source.port,
+        user,
+        password,
+        connectRetry: 1,
+        retryCount: 86400,
+        timeoutSeconds: 60,
+        ...overrides,
+    };
+}
+
+export function roleInputs(lab: TestLab, server: TestServer, role: "source" | "replica"): ServerRoleInputs {
+    return { serverName: server.containerName, host: server.host, port: server.port, adminUser: "root", adminPassword: lab.rootPassword, role };
+}
+
+/** Names MariaDB prints for privileges granted under another name. */
+const ALIASES: Record<string, string> = {
+    "BINLOG MONITOR": "REPLICATION CLIENT",
+    "REPLICATION REPLICA": "REPLICATION SLAVE",
+    "ALL": "ALL PRIVILEGES",
+};
+
+/**
+ * SHOW GRANTS for a user as object -> sorted privileges, e.g. { "*.*": ["USAGE"], "app.*": ["SELECT"] }.
+ * Written independently of sql.ts so that a parser bug there cannot hide itself.
+ */
+export async function grantsOf(lab: TestLab, server: string, user: string, host = "%"): Promise<Record<string, string[]>> {
+    const rows = await lab.sql(server, "SHOW GRANTS FOR ?@?", [user, host]);
+    const out: Record<string, string[]> = {};
+    for (const row of rows) {
+        const line = String(Object.values(row)[0]);
+        const m = /^GRANT (.+?) ON (\S+) TO /.exec(line);
+        if (!m) throw new Error(`unexpected SHOW GRANTS line: ${line}`);
+        const object = m[2].replace(/`/g, "");
+        const privileges = m[1].split(",").map((p) => p.trim().toUpperCase()).map((p) => ALIASES[p] ?? p);
+        out[object] = [...new Set([...(out[object] ?? []), ...privileges])].sort();
+    }
+    return out;
+}
+
+/** The user's accounts rows: whether it exists. */
+export async function userExists(lab: TestLab, server: string, user: string, host = "%"): Promise<boolean> {
+    const [row] = await lab.sql(server, "SELECT COUNT(*) AS n FROM mysql.user WHERE User = ? AND Host = ?", [user, host]);
+    return Number(row.n) === 1;
+}
+
+/** SHOW REPLICA STATUS as one row, or undefined when the server has no replication configured. */
+export async function replicaStatus(lab: TestLab, server: string): Promise<Record<string, any> | undefined> {
+    const rows = await lab.sql(server, "SHOW REPLICA STATUS");
+    return rows[0];
+}
+
+/** True when a server is not replicating and has no source configured. */
+export async function unconfigured(lab: TestLab, server: string): Promise<boolean> {
+    const s = await replicaStatus(lab, server);
+    return s === undefined || (s.Master_Host === "" && s.Slave_IO_Running === "No" && s.Slave_SQL_Running === "No");
+}
+
+/** Rejects with the error a promise rejected with, and how long it took; fails when it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<{ error: Error; elapsedMs: number }> {
+    const started = Date.now();
+    try {
+        await p;
+    } catch (err) {
+        return { error: err as Error, elapsedMs: Date.now() - started };
+    }
+    throw new Error("expected the call to fail, but it succeeded");
+}
+
+/** A place a secret was found where it must not be. */
+export interface Leak {
+    readonly kind: string;
+    readonly method: string;
+    readonly where: string;
+}
+
+/**
+ * Every place in the recorded calls where one of `secrets` shows up outside the fields the resource
+ * class keeps secret: inputs returned by check may hold it only in secret inputs, state (create, read,
+ * update) only in additionalSecretOutputs; ids, diffs, check failures and errors never.
+ */
+export function findLeaks(calls: readonly CallRecord[], secrets: readonly string[],
+    registrations: Record<ProviderKind, ClassRegistration>): Leak[] {
+    const leaks: Leak[] = [];
+    const contains = (v: unknown) => {
+        const text = typeof v === "string" ? v : JSON.stringify(v) ?? "";
+        return secrets.some((s) => s.length > 0 && text.includes(s));
+    };
+    for (const c of calls) {
+        const reg = registrations[c.kind as ProviderKind];
+        const at = (where: string) => leaks.push({ kind: c.kind, method: c.method, where });
+        if (c.error !== undefined) {
+            if (contains(c.error)) at("error message");
+            continue;
+        }
+        const r = c.result as Record<string, any> | undefined;
+        if (r === undefined) continue;
+        if (c.method === "check") {
+            for (const [k, v] of Object.entries(r.inputs ?? {})) if (contains(v) && !reg.secretInputs.includes(k)) at(`inputs.${k}`);
+            if (contains(r.failures)) at("failures");
+        } else if (c.method === "diff") {
+            if (contains(r)) at("diff result");
+        } else {
+            if (contains(r.id)) at("id");
+            for (const [k, v] of Object.entries(r.outs ?? {})) {
+                if (contains(v) && !reg.additionalSecretOutputs.includes(k)) at(`outs.${k}`);
+            }
+        }
+    }
+    return leaks;
+}
