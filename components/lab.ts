@@ -175,6 +175,7 @@ export class MysqlLab extends pulumi.ComponentResource {
         const user = account === "admin" ? "root" : this.accounts.users[account].user;
         const password = this.passwords[account === "admin" ? "rootPassword" : ACCOUNT_PASSWORD[account]];
         const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-        return pulumi.secret(pulumi.interpolate`mysql://${user}:${password}@${host}:${server.port}/${this.database}`);
+        // Encoded: a configured password may hold characters that end the user-info part of a URL.
+        return pulumi.secret(pulumi.interpolate`mysql://${encodeURIComponent(user)}:${pulumi.output(password).apply(encodeURIComponent)}@${host}:${server.port}/${this.database}`);
     }
 }

@@ -36,7 +36,7 @@ export function haproxyConfig(args: HaproxyConfigArgs): string {
         "",
         "defaults",
         "    mode tcp",
-        "    timeout connect 2s",
+        "    timeout connect 1s",
         "    timeout client 1h",
         "    timeout server 1h",
         "    timeout check 2s",
@@ -47,11 +47,15 @@ export function haproxyConfig(args: HaproxyConfigArgs): string {
         "",
         "backend readers",
         "    balance roundrobin",
+        // A connect that fails in the seconds before a dead server is marked down goes to another one.
+        "    retries 2",
+        "    option redispatch",
         // mysql-check logs in as a passwordless user: a bare TCP check counts as a failed handshake,
         // and the server blocks a host after max_connect_errors of those.
         `    option mysql-check user ${CHECK_USER} post-41`,
         // A down server is skipped after two failed checks a second apart.
-        "    default-server inter 1s fall 2 rise 1 init-addr last,libc,none",
+        // Clients still connected to a server marked down are cut off, so they reconnect elsewhere.
+        "    default-server inter 1s fall 2 rise 1 init-addr last,libc,none on-marked-down shutdown-sessions",
         ...args.readers.map((r) => server(r)),
         server(args.fallback, " backup"),
         "",

@@ -172,6 +172,13 @@ describe("secrets", () => {
         expect(run.outputs.serverNames).toEqual(["mysql-replicas-dev-server-0", "mysql-replicas-dev-server-1"]);
     });
 
+    test("passwords are URL-encoded in connection strings", async () => {
+        const run = await program({}, { secrets: { appPassword: "a@b/c:d%41" } });
+        const url = (run.outputs.appConnectionString as { secret: string }).secret;
+        expect(url).toBe("mysql://app:a%40b%2Fc%3Ad%2541@127.0.0.1:13306/app");
+        expect(decodeURIComponent(new URL(url).password)).toBe("a@b/c:d%41");
+    });
+
     test("passwords from config are used and kept secret; none is generated", async () => {
         const secrets = { rootPassword: "r00t-pw", replicationPassword: "repl-pw", appPassword: "app-pw", readonlyPassword: "ro-pw" };
         const run = await program({}, { secrets });

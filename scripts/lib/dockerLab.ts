@@ -1,0 +1,387 @@
+/**
+ * A small lab started with dockerode, without Pulumi: a source and N replicas of the lab's MariaDB
+ * image (the program's mysqld options and health check, from components/serverOptions.ts), GTID
+ * replication set up with the dialect's statements from sql.ts, the app database and accounts on the
+ * source, and an HAProxy read endpoint with the program's configuration (components/readEndpoint.ts).
+ * It writes the same outputs JSON a stack gives, so the tools run against it unchanged.
+ *
+ * Used by test/integration/tools.test.ts and by scripts/lib/benchLab.ts. Everything it creates carries
+ * the label mysql-replicas.test=tools and its run's label, and `cleanup` removes it all.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import Docker from "dockerode";
+import type { Connection } from "mysql2/promise";
+import { sleep } from "../../components/replication/connection";
+import * as sql from "../../components/replication/sql";
+import { healthcheck, serverArgs, serverEnv } from "../../components/serverOptions";
+import { close, open, query, serverVersion } from "./db";
+import { MysqlUrl } from "./outputs";
+
+export const LABEL = "mysql-replicas.test";
+export const LABEL_VALUE = "tools";
+const RUN_LABEL = "mysql-replicas.test.run";
+const SUITE_LABEL = "mysql-replicas.test.suite";
+const PID_LABEL = "mysql-replicas.test.pid";
+
+export interface DockerLabOptions {
+    /** Lower-case name of this use (e.g. "it", "bench"); a new start removes what an earlier one of the same suite left. */
+    readonly suite: string;
+    /** Host port of the source; replica i gets basePort + i, the read endpoint basePort + replicas + 1. */
+    readonly basePort: number;
+    readonly replicas: number;
+    readonly image: string;
+    readonly proxyImage: string;
+    /** Defaults to "app". */
+    readonly database?: string;
+    /** Progress messages. */
+    readonly log?: (message: string) => void;
+}
+
+export interface LabContainer {
+    readonly index: number;
+    readonly name: string;
+    readonly role: "source" | "replica";
+    readonly serverId: number;
+    readonly hostPort: number;
+    id: string;
+}
+
+const docker = new Docker();
+
+function processAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+function ignoreGone(err: unknown): void {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== 404 && status !== 409 && status !== 304) throw err;
+}
+
+/** Removes what earlier runs left: the same suite's, and any whose process is gone. */
+export async function removeLeftovers(suite: string): Promise<void> {
+    const filters = JSON.stringify({ label: [`${LABEL}=${LABEL_VALUE}`] });
+    const stale = (l: Record<string, string> | undefined) => {
+        if (!l) return false;
+        if (l[SUITE_LABEL] === suite) return true;
+        const pid = Number(l[PID_LABEL]);
+        return !Number.isInteger(pid) || !processAlive(pid);
+    };
+    const containers = await docker.listContainers({ all: true, filters });
+    await Promise.all(containers.filter((c) => stale(c.Labels))
+        .map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone)));
+    const networks = await docker.listNetworks({ filters });
+    await Promise.all(networks.filter((n) => stale(n.Labels)).map((n) => docker.getNetwork(n.Id).remove().catch(ignoreGone)));
+    const { Volumes } = await docker.listVolumes({ filters });
+    await Promise.all((Volumes ?? []).filter((v) => stale(v.Labels as Record<string, string>))
+        .map((v) => docker.getVolume(v.Name).remove().catch(ignoreGone)));
+}
+
+/** A one-file tar archive, as Docker's putArchive takes it. */
+export function tarOneFile(name: string, content: string, mode = 0o644): Buffer {
+    const body = Buffer.from(content, "utf8");
+    const header = Buffer.alloc(512, 0);
+    const put = (offset: number, length: number, value: string) => header.write(value, offset, length, "ascii");
+    const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
+    put(0, 100, name);
+    put(100, 8, octal(mode, 8));
+    put(108, 8, octal(0, 8));
+    put(116, 8, octal(0, 8));
+    put(124, 12, octal(body.length, 12));
+    put(136, 12, octal(Math.floor(Date.now() / 1000), 12));
+    put(148, 8, "        ");
+    put(156, 1, "0");
+    put(257, 6, "ustar\0");
+    put(263, 2, "00");
+    const sum = header.reduce((a, b) => a + b, 0);
+    put(148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+    const padding = Buffer.alloc((512 - (body.length % 512)) % 512, 0);
+    return Buffer.concat([header, body, padding, Buffer.alloc(1024, 0)]);
+}
+
+function nanos(duration: string): number {
+    const m = /^(\d+)s$/.exec(duration);
+    if (!m) throw new Error(`unexpected duration ${duration}`);
+    return Number(m[1]) * 1e9;
+}
+
+const password = () => randomBytes(12).toString("hex");
+
+export class DockerLab {
+    readonly runId = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+    readonly prefix: string;
+    readonly networkName: string;
+    readonly database: string;
+    readonly passwords = { root: password(), repl: password(), app: password(), reader: password() };
+    readonly servers: LabContainer[] = [];
+    readonly readEndpointPort: number;
+    proxyId = "";
+    private readonly log: (m: string) => void;
+
+    private constructor(readonly options: DockerLabOptions) {
+        if (!/^[a-z0-9-]+$/.test(options.suite)) throw new Error("suite must be lower-case letters, digits and dashes");
+        this.prefix = `mrtools-${options.suite}-${this.runId}`;
+        this.networkName = `${this.prefix}-net`;
+        this.database = options.database ?? "app";
+        this.readEndpointPort = options.basePort + options.replicas + 1;
+        this.log = options.log ?? (() => undefined);
+    }
+
+    /** Starts the whole lab; on failure removes what it made and rethrows. */
+    static async start(options: DockerLabOptions): Promise<DockerLab> {
+        await removeLeftovers(options.suite);
+        const lab = new DockerLab(options);
+        try {
+            await lab.build();
+            return lab;
+        } catch (err) {
+            await lab.cleanup().catch(() => undefined);
+            throw err;
+        }
+    }
+
+    labels(): Record<string, string> {
+        return { [LABEL]: LABEL_VALUE, [RUN_LABEL]: this.runId, [SUITE_LABEL]: this.options.suite, [PID_LABEL]: String(process.pid) };
+    }
+
+    get source(): LabContainer {
+        return this.servers[0];
+    }
+
+    get replicas(): LabContainer[] {
+        return this.servers.slice(1);
+    }
+
+    url(user: string, pw: string, port: number): MysqlUrl {
+        return { user, password: pw, host: "127.0.0.1", port, database: this.database };
+    }
+
+    root(index: number): MysqlUrl {
+        return this.url("root", this.passwords.root, this.servers[index].hostPort);
+    }
+
+    /** Runs statements on a server as root, on one connection; returns the last one's rows. */
+    async sql<T = Record<string, unknown>>(index: number, ...stmts: sql.Statement[]): Promise<T[]> {
+        const conn = await open(this.root(index), 30, this.servers[index].name);
+        try {
+            let rows: T[] = [];
+            for (const s of stmts) rows = await query<T>(conn, s);
+            return rows;
+        } finally {
+            await close(conn);
+        }
+    }
+
+    private async build(): Promise<void> {
+        const o = this.options;
+        await docker.createNetwork({ Name: this.networkName, Driver: "bridge", CheckDuplicate: true, Labels: this.labels() });
+        for (let i = 0; i <= o.replicas; i++) {
+            this.servers.push({
+                index: i, name: `${this.prefix}-server-${i}`, role: i === 0 ? "source" : "replica", serverId: i + 1,
+                hostPort: o.basePort + i, id: "",
+            });
+        }
+        this.log(`starting ${this.servers.length} servers of ${o.image} on network ${this.networkName}`);
+        await Promise.all(this.servers.map((s) => this.startServer(s)));
+        await this.setUpSource();
+        await Promise.all(this.replicas.map((r) => this.setUpReplica(r)));
+        await this.startProxy();
+        this.log("lab ready");
+    }
+
+    private async startServer(s: LabContainer): Promise<void> {
+        const volume = `${s.name}-data`;
+        await docker.createVolume({ Name: volume, Labels: this.labels() });
+        const hc = healthcheck("mariadb");
+        const container = await docker.createContainer({
+            name: s.name,
+            Hostname: s.name,
+            Image: this.options.image,
+            Cmd: serverArgs("mariadb", "10.11", s.serverId),
+            Env: serverEnv("mariadb", this.passwords.root),
+            Labels: this.labels(),
+            ExposedPorts: { "3306/tcp": {} },
+            Healthcheck: {
+                Test: hc.tests, Interval: nanos(hc.interval), Timeout: nanos(hc.timeout), StartPeriod: nanos(hc.startPeriod), Retries: hc.retries,
+            },
+            StopTimeout: 30,
+            HostConfig: {
+                NetworkMode: this.networkName,
+                PortBindings: { "3306/tcp": [{ HostIp: "127.0.0.1", HostPort: String(s.hostPort) }] },
+                Mounts: [{ Type: "volume", Source: volume, Target: "/var/lib/mysql" }],
+            },
+        });
+        s.id = container.id;
+        await container.start();
+        await this.waitHealthy(s);
+    }
+
+    async waitHealthy(s: LabContainer, timeoutMs = 180_000): Promise<void> {
+        const container = docker.getContainer(s.id);
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const info = await container.inspect();
+            const health = info.State.Health?.Status;
+            if (health === "healthy") return;
+            if (!info.State.Running || health === "unhealthy" || Date.now() > deadline) {
+                const logs = await container.logs({ stdout: true, stderr: true, tail: 30 }).catch((e) => Buffer.from(String(e)));
+                throw new Error(`server ${s.name} did not become healthy (running: ${info.State.Running}, health: ${health}):\n` +
+                    (logs as Buffer).toString("utf8").replace(/[\x00-\x08]/g, ""));
+            }
+            await sleep(500);
+        }
+    }
+
+    /** Writable source, the app database, and the lab's accounts (as components/accounts.ts plans them). */
+    private async setUpSource(): Promise<void> {
+        const conn = await open(this.root(0), 60, "source");
+        try {
+            const v = await serverVersion(conn);
+            for (const s of sql.roleStatements(v, "source")) await query(conn, s);
+            await query(conn, sql.createDatabase({ name: this.database }));
+            const users: [string, string, string, string[]][] = [
+                ["repl", this.passwords.repl, "*", ["REPLICATION CLIENT", "REPLICATION SLAVE"]],
+                ["app", this.passwords.app, this.database, ["ALL PRIVILEGES"]],
+                ["reader", this.passwords.reader, this.database, ["SELECT"]],
+            ];
+            for (const [user, pw, database, privileges] of users) {
+                await query(conn, sql.createUser({ user, host: "%" }, pw));
+                await query(conn, sql.grant({ user, host: "%", database, table: "*", privileges }));
+            }
+            // The read endpoint's health-check account: no password, no privileges.
+            await query(conn, sql.createUser({ user: "haproxy_check", host: "%" }, ""));
+        } finally {
+            await close(conn);
+        }
+    }
+
+    /** Points a fresh replica at the source by GTID and waits until it has caught up. */
+    private async setUpReplica(r: LabContainer): Promise<void> {
+        const conn = await open(this.root(r.index), 60, r.name);
+        try {
+            const v = await serverVersion(conn);
+            const d = sql.replicationDialect(v);
+            const [{ gtids }] = await this.sql<{ gtids: string }>(0, d.executedGtids);
+            for (const s of sql.roleStatements(v, "replica")) await query(conn, s);
+            await query(conn, d.stop);
+            // The replica's own initialisation is not the source's history: forget it.
+            for (const s of d.resetOwnGtids) await query(conn, s);
+            await query(conn, d.changeSource({
+                host: this.source.name, port: 3306, user: "repl", password: this.passwords.repl, connectRetry: 1, retryCount: 86400,
+            }));
+            await query(conn, d.start);
+            const [row] = await query<{ reached: number | string }>(conn, d.waitForGtids(gtids, 60));
+            if (Number(row.reached) !== 1) {
+                const status = sql.normaliseStatus((await query(conn, d.showStatus))[0]);
+                throw new Error(`replica ${r.name} did not catch up: IO ${status.ioRunning} ${status.lastIoError}, ` +
+                    `SQL ${status.sqlRunning} ${status.lastSqlError}`);
+            }
+        } finally {
+            await close(conn);
+        }
+    }
+
+    /** HAProxy with the program's configuration, its file put in place before it starts. */
+    private async startProxy(): Promise<void> {
+        // Loaded here: readEndpoint.ts brings in the Pulumi SDKs, which only this step needs.
+        const { haproxyConfig, HAPROXY_CONFIG_PATH } = await import("../../components/readEndpoint");
+        const config = haproxyConfig({
+            readers: this.replicas.map((r) => ({ name: r.name, instance: r.id })),
+            fallback: { name: this.source.name, instance: this.source.id },
+        });
+        const container = await docker.createContainer({
+            name: `${this.prefix}-read`,
+            Image: this.options.proxyImage,
+            Labels: this.labels(),
+            ExposedPorts: { "3306/tcp": {} },
+            HostConfig: {
+                NetworkMode: this.networkName,
+                PortBindings: { "3306/tcp": [{ HostIp: "127.0.0.1", HostPort: String(this.readEndpointPort) }] },
+            },
+        });
+        this.proxyId = container.id;
+        const dir = HAPROXY_CONFIG_PATH.slice(0, HAPROXY_CONFIG_PATH.lastIndexOf("/"));
+        const file = HAPROXY_CONFIG_PATH.slice(dir.length + 1);
+        await container.putArchive(tarOneFile(file, config), { path: dir });
+        await container.start();
+        // Ready when a login through it reaches a replica.
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+            let conn: Connection | undefined;
+            try {
+                conn = await open(this.url("reader", this.passwords.reader, this.readEndpointPort), 2, "read endpoint");
+                const [row] = await query<{ id: string | number }>(conn, { sql: "SELECT @@server_id AS id" });
+                if (this.options.replicas === 0 || Number(row.id) !== this.source.serverId) return;
+            } catch (err) {
+                if (Date.now() > deadline) {
+                    const logs = await container.logs({ stdout: true, stderr: true, tail: 30 }).catch((e) => Buffer.from(String(e)));
+                    throw new Error(`the read endpoint did not answer: ${(err as Error).message}\n` +
+                        (logs as Buffer).toString("utf8").replace(/[\x00-\x08]/g, ""));
+                }
+            } finally {
+                await close(conn);
+            }
+            await sleep(250);
+        }
+    }
+
+    /** The stack outputs index.ts would export for this lab (secrets in plain text, as --show-secrets gives them). */
+    outputs(): Record<string, unknown> {
+        const u = (user: string, pw: string, port: number) => `mysql://${user}:${pw}@127.0.0.1:${port}/${this.database}`;
+        return {
+            sourceEndpoint: `127.0.0.1:${this.source.hostPort}`,
+            replicaEndpoints: this.replicas.map((r) => `127.0.0.1:${r.hostPort}`),
+            replicaCount: this.replicas.length,
+            serverIds: this.servers.map((s) => s.serverId),
+            roles: this.servers.map((s) => s.role),
+            serverNames: this.servers.map((s) => s.name),
+            adminConnectionStrings: this.servers.map((s) => u("root", this.passwords.root, s.hostPort)),
+            flavor: "mariadb",
+            database: this.database,
+            appConnectionString: u("app", this.passwords.app, this.source.hostPort),
+            readonlyConnectionStrings: this.replicas.map((r) => u("reader", this.passwords.reader, r.hostPort)),
+            readEndpoint: `127.0.0.1:${this.readEndpointPort}`,
+        };
+    }
+
+    writeOutputs(file: string): void {
+        fs.writeFileSync(file, JSON.stringify(this.outputs(), null, 2) + "\n", { mode: 0o600 });
+    }
+
+    /** `docker stop` of a server (mysqld shuts down cleanly). */
+    async stopServer(index: number): Promise<void> {
+        await docker.getContainer(this.servers[index].id).stop({ t: 30 }).catch(ignoreGone);
+    }
+
+    /** Removes every container, volume and network of this run; safe to call twice. */
+    async cleanup(): Promise<void> {
+        const filters = JSON.stringify({ label: [`${RUN_LABEL}=${this.runId}`] });
+        const errors: string[] = [];
+        const attempt = (p: Promise<unknown>) => p.catch((e) => {
+            try {
+                ignoreGone(e);
+            } catch (err) {
+                errors.push(String((err as Error).message));
+            }
+        });
+        const containers = await docker.listContainers({ all: true, filters });
+        await Promise.all(containers.map((c) => attempt(docker.getContainer(c.Id).remove({ force: true, v: true }))));
+        const { Volumes } = await docker.listVolumes({ filters });
+        await Promise.all((Volumes ?? []).map((v) => attempt(docker.getVolume(v.Name).remove())));
+        const networks = await docker.listNetworks({ filters });
+        await Promise.all(networks.map((n) => attempt(docker.getNetwork(n.Id).remove())));
+        if (errors.length > 0) throw new Error(`cleanup of run ${this.runId} failed: ${errors.join("; ")}`);
+    }
+
+    /** What is left of this run in Docker (for asserting a clean teardown). */
+    async leftovers(): Promise<string[]> {
+        const filters = JSON.stringify({ label: [`${RUN_LABEL}=${this.runId}`] });
+        const [c, n, v] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
+        return [...c.map((x) => `container ${x.Names[0]}`), ...n.map((x) => `network ${x.Name}`), ...(v.Volumes ?? []).map((x) => `volume ${x.Name}`)];
+    }
+}

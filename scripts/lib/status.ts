@@ -1,0 +1,184 @@
+/**
+ * `npm run status`: one row per server, read with the version-aware statements of sql.ts, so it works
+ * for MySQL 5.7 to 9.x and MariaDB alike.
+ */
+import type { Connection } from "mysql2/promise";
+import * as sql from "../../components/replication/sql";
+import { close, open, query } from "./db";
+import { LabOutputs, LabServer, formatEndpoint, labServers, redact } from "./outputs";
+import { Cell, Column, formatTable, shorten } from "./table";
+
+/** One server's state. Fields a server that does not answer cannot give are null. */
+export interface StatusRow {
+    readonly index: number;
+    readonly name: string;
+    readonly role: "source" | "replica";
+    /** server_id the outputs expect. */
+    readonly expectedServerId: number;
+    /** server_id the server reports (null when unreachable). */
+    readonly serverId: number | null;
+    readonly endpoint: string;
+    readonly reachable: boolean;
+    /** e.g. "mariadb 10.11.6". */
+    readonly version: string | null;
+    readonly readOnly: boolean | null;
+    /** null where the server has no such setting (MariaDB). */
+    readonly superReadOnly: boolean | null;
+    /** Whether replication is configured at all (a source normally has none). */
+    readonly replicationConfigured: boolean;
+    readonly ioThread: string | null;
+    readonly sqlThread: string | null;
+    readonly secondsBehind: number | null;
+    readonly executedGtids: string | null;
+    /** The IO or SQL thread's last error, or why the server could not be read. */
+    readonly lastError: string;
+    /** True for a replica whose threads both run. Sources are always true. */
+    readonly replicating: boolean;
+}
+
+/** What the queries of one reachable server returned. */
+export interface ServerProbe {
+    readonly version: string;
+    readonly serverId: number;
+    readonly readOnly: { read_only: unknown; super_read_only: unknown };
+    /** The SHOW REPLICA/SLAVE STATUS row, if any. */
+    readonly statusRow?: Record<string, unknown>;
+    readonly executedGtids: string;
+}
+
+function flag(v: unknown): boolean | null {
+    if (v === null || v === undefined) return null;
+    return Number(v) === 1 || String(v).toUpperCase() === "ON";
+}
+
+/** Builds a row from what a server answered (pure). */
+export function rowFromProbe(server: LabServer, probe: ServerProbe): StatusRow {
+    const v = sql.parseServerVersion(probe.version);
+    const status = sql.normaliseStatus(probe.statusRow);
+    const errors = [
+        status.lastIoErrno ? `IO ${status.lastIoErrno}: ${status.lastIoError}` : "",
+        status.lastSqlErrno ? `SQL ${status.lastSqlErrno}: ${status.lastSqlError}` : "",
+    ].filter(Boolean);
+    const threadsUp = status.ioRunning === "Yes" && status.sqlRunning === "Yes";
+    return {
+        index: server.index,
+        name: server.name,
+        role: server.role,
+        expectedServerId: server.serverId,
+        serverId: probe.serverId,
+        endpoint: formatEndpoint(server.admin),
+        reachable: true,
+        version: `${v.flavor} ${v.major}.${v.minor}.${v.patch}`,
+        readOnly: flag(probe.readOnly.read_only),
+        superReadOnly: flag(probe.readOnly.super_read_only),
+        replicationConfigured: status.configured,
+        ioThread: status.configured || probe.statusRow ? status.ioRunning : null,
+        sqlThread: status.configured || probe.statusRow ? status.sqlRunning : null,
+        secondsBehind: status.secondsBehind,
+        executedGtids: probe.executedGtids,
+        lastError: redact(errors.join("; ")),
+        replicating: server.role === "source" || threadsUp,
+    };
+}
+
+/** The row of a server that could not be read. */
+export function unreachableRow(server: LabServer, error: string): StatusRow {
+    return {
+        index: server.index, name: server.name, role: server.role, expectedServerId: server.serverId, serverId: null,
+        endpoint: formatEndpoint(server.admin), reachable: false, version: null, readOnly: null, superReadOnly: null,
+        replicationConfigured: false, ioThread: null, sqlThread: null, secondsBehind: null, executedGtids: null,
+        lastError: redact(error), replicating: server.role === "source",
+    };
+}
+
+/** Reads one server as root. */
+export async function probeServer(conn: Connection): Promise<ServerProbe> {
+    const [v] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
+    const version = sql.parseServerVersion(v.v);
+    const d = sql.replicationDialect(version);
+    // One connection runs these one after another; Promise.all only saves the waits in between.
+    const [[id], [ro], statusRows, [gtids]] = await Promise.all([
+        query<{ id: string | number }>(conn, { sql: "SELECT @@GLOBAL.server_id AS id" }),
+        query<{ read_only: unknown; super_read_only: unknown }>(conn, sql.readOnlyQuery(version)),
+        query(conn, d.showStatus),
+        query<{ gtids: string | null }>(conn, d.executedGtids),
+    ]);
+    return {
+        version: v.v, serverId: Number(id.id), readOnly: ro, statusRow: statusRows[0],
+        executedGtids: String(gtids?.gtids ?? "").replace(/\s+/g, ""),
+    };
+}
+
+/** Reads every server in parallel; a server that does not answer within `timeoutSeconds` is unreachable. */
+export async function collectStatus(outputs: LabOutputs, timeoutSeconds = 3): Promise<StatusRow[]> {
+    const servers = labServers(outputs);
+    return Promise.all(servers.map(async (server) => {
+        let conn: Connection | undefined;
+        try {
+            conn = await open(server.admin, timeoutSeconds, `server ${server.index} (${server.name})`);
+            return rowFromProbe(server, await probeServer(conn));
+        } catch (err) {
+            return unreachableRow(server, (err as Error).message);
+        } finally {
+            await close(conn);
+        }
+    }));
+}
+
+/** Replicas that are not replicating: unreachable, or a thread not "Yes". */
+export function notReplicating(rows: readonly StatusRow[]): StatusRow[] {
+    return rows.filter((r) => r.role === "replica" && (!r.reachable || !r.replicating));
+}
+
+const COLUMNS: Column[] = [
+    { header: "#", align: "right" },
+    { header: "NAME" },
+    { header: "ROLE" },
+    { header: "ID", align: "right" },
+    { header: "REACHABLE" },
+    { header: "READ-ONLY" },
+    { header: "IO" },
+    { header: "SQL" },
+    { header: "BEHIND", align: "right" },
+    { header: "EXECUTED GTIDS" },
+    { header: "LAST ERROR" },
+];
+
+function yesNo(value: string | null, wanted: boolean): Cell {
+    if (value === null) return { text: "-", colour: "dim" };
+    return { text: value, colour: !wanted ? undefined : value === "Yes" ? "green" : "red" };
+}
+
+/** The status table as text; `colour` adds ANSI colours (use only on a TTY). */
+export function statusTable(rows: readonly StatusRow[], colour = false, gtidWidth = 40): string {
+    const body = rows.map((r): Cell[] => {
+        const replica = r.role === "replica";
+        const readOnly = r.readOnly === null ? "-" : r.superReadOnly ? "super" : r.readOnly ? "ON" : "OFF";
+        const id = r.serverId === null ? `${r.expectedServerId}?` : r.serverId === r.expectedServerId ? String(r.serverId)
+            : `${r.serverId} (expected ${r.expectedServerId})`;
+        return [
+            { text: String(r.index) },
+            { text: r.name },
+            { text: r.role },
+            { text: id, colour: r.serverId !== null && r.serverId !== r.expectedServerId ? "red" : undefined },
+            { text: r.reachable ? "yes" : "NO", colour: r.reachable ? "green" : "red" },
+            // A replica should be read-only and a source writable.
+            { text: readOnly, colour: r.readOnly === null ? undefined : (r.readOnly === replica ? undefined : "yellow") },
+            yesNo(r.ioThread, replica),
+            yesNo(r.sqlThread, replica),
+            { text: r.secondsBehind === null ? "-" : `${r.secondsBehind}s`, colour: (r.secondsBehind ?? 0) > 0 ? "yellow" : undefined },
+            { text: r.executedGtids === null ? "-" : r.executedGtids === "" ? "(none)" : shorten(r.executedGtids, gtidWidth) },
+            { text: r.lastError.replace(/\s+/g, " "), colour: r.lastError ? "red" : undefined },
+        ];
+    });
+    return formatTable(COLUMNS, body, colour);
+}
+
+/** A one-line verdict under the table. */
+export function statusSummary(rows: readonly StatusRow[]): string {
+    const bad = notReplicating(rows);
+    const replicas = rows.filter((r) => r.role === "replica").length;
+    if (bad.length === 0) return `OK: ${replicas} of ${replicas} replicas replicating`;
+    return `PROBLEM: ${bad.length} of ${replicas} replicas not replicating: ` +
+        bad.map((r) => `${r.name} (${!r.reachable ? "unreachable" : `IO ${r.ioThread ?? "-"}, SQL ${r.sqlThread ?? "-"}`})`).join(", ");
+}
