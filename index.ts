@@ -37,6 +37,6 @@ export const appConnectionString = lab.connectionString("app", lab.source);
 export const readonlyConnectionStrings = (lab.replicas.length > 0 ? lab.replicas : [lab.source])
     .map((r) => lab.connectionString("readonly", r));
 /** host:port of the read endpoint (HAProxy over the replicas), when enabled. */
-export const readEndpoint = config.readEndpoint ? endpoint({ host: lab.source.host, port: config.readEndpointPort }) : undefined;
+export const readEndpoint = config.readEndpoint ? endpoint({ host: lab.source.host, port: config.readEndpointPort }) : null;
 /** Replication threads per replica, as last seen by Pulumi (refresh to update). */
 export const replication = lab.replications.map((r) => ({ io: r.ioRunning, sql: r.sqlRunning, source: r.actualSourceHost }));

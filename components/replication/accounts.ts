@@ -27,6 +27,8 @@ export interface SqlServerArgs {
 const TIMEOUT_SECONDS = 60;
 /** How long delete waits for a server before taking it (and what it held) for gone. */
 const GONE_AFTER_SECONDS = 3;
+/** How long read waits for a server before reporting it unknown. */
+const READ_TIMEOUT_SECONDS = 10;
 
 function endpoint(s: ServerInputs): Endpoint {
     return { host: s.serverHost, port: s.serverPort, user: s.adminUser, password: s.adminPassword };
@@ -63,9 +65,9 @@ export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, D
     },
     async read(id, props) {
         const p = props as DatabaseInputs;
-        const rows = await withConnection(endpoint(p), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.databaseExists(p)));
+        const rows = await readOrUnknown(p, (conn) => query(conn, sql.databaseExists(p)));
         // An empty id tells the engine the database is gone.
-        return rows.length === 0 ? { id: "", props: p } : { id, props: p };
+        return rows !== undefined && rows.length === 0 ? { id: "", props: p } : { id, props: p };
     },
     async update(_id, _olds, news) {
         return { outs: news };
@@ -121,9 +123,8 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
     },
     async read(id, props) {
         const p = props as UserInputs;
-        const [row] = await withConnection(endpoint(p), TIMEOUT_SECONDS, "server",
-            (conn) => query<{ n: number | string }>(conn, sql.userExists(p)));
-        return Number(row.n) === 0 ? { id: "", props: p } : { id, props: p };
+        const rows = await readOrUnknown(p, (conn) => query<{ n: number | string }>(conn, sql.userExists(p)));
+        return rows !== undefined && Number(rows[0].n) === 0 ? { id: "", props: p } : { id, props: p };
     },
     async update(_id, olds, news) {
         if (olds.plaintextPassword !== news.plaintextPassword) {
@@ -179,9 +180,10 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
     },
     async read(id, props) {
         const p = props as GrantInputs;
-        const privileges = await withConnection(endpoint(p), TIMEOUT_SECONDS, "server", (conn) => grantedOn(conn, p));
+        const found = await readOrUnknown(p, async (conn) => ({ privileges: await grantedOn(conn, p) }));
+        if (found === undefined) return { id, props: p };
         // Report what is really granted; a grant revoked behind our back shows as a diff on privileges.
-        return privileges === undefined ? { id: "", props: p } : { id, props: { ...p, privileges } };
+        return found.privileges === undefined ? { id: "", props: p } : { id, props: { ...p, privileges: found.privileges } };
     },
     async update(_id, olds, news) {
         await withConnection(endpoint(news), TIMEOUT_SECONDS, "server", async (conn) => {
@@ -232,6 +234,19 @@ export class SqlGrant extends pulumi.dynamic.Resource {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/**
+ * Runs a read against the server; undefined when the server is gone (its container removed or
+ * stopped), so a refresh still completes and keeps what it knew: the next up recreates the server.
+ */
+async function readOrUnknown<T>(s: ServerInputs, fn: (conn: import("mysql2/promise").Connection) => Promise<T>): Promise<T | undefined> {
+    try {
+        return await withConnection(endpoint(s), READ_TIMEOUT_SECONDS, "server", fn);
+    } catch (err) {
+        if (isGone(err)) return undefined;
+        throw err;
+    }
+}
 
 async function ignoreGone(fn: () => Promise<unknown>): Promise<void> {
     try {

@@ -327,6 +327,6 @@ describe("read endpoint", () => {
         const run = await program({ readEndpoint: "false", image: "mariadb:11.4" });
         expect(ofType(run, TYPES.container).map((c) => c.name)).not.toContain("lab-read-container");
         expect(ofType(run, TYPES.sqlUser).map((u) => u.inputs.user)).not.toContain("haproxy_check");
-        expect(run.outputs.readEndpoint).toBeUndefined();
+        expect(run.outputs.readEndpoint).toBeNull();
     });
 });

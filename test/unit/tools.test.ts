@@ -71,6 +71,8 @@ describe("stack outputs", () => {
     test("the read endpoint is optional, and the database defaults to the app URL's", () => {
         const o = parseOutputs(outputsJson({ readEndpoint: undefined, database: undefined }), "x");
         expect(o.readEndpoint).toBeUndefined();
+        // The program exports null when the endpoint is off.
+        expect(parseOutputs(outputsJson({ readEndpoint: null }), "x").readEndpoint).toBeUndefined();
         expect(o.database).toBe("app");
     });
 

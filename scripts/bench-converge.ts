@@ -1,0 +1,213 @@
+/**
+ * `npm run bench:converge`: how long convergence takes on this host, in units of one server's cold start.
+ *
+ * In one run, through liveStack (the Automation API where a pulumi CLI exists, else the mock runtime
+ * with real Docker hooks), with the test bed's image:
+ *   1. a single MariaDB server's cold start: container start on an empty volume until Docker reports
+ *      it healthy (the lab's own health check, which the lab's `wait` uses), and until it first takes
+ *      a TCP login;
+ *   2. wall time of `up` from nothing to a converged lab of 1+2, and of 1+5;
+ *   3. wall time of the `up` that adds one replica to a lab (1+1) holding 100,000 rows.
+ * Each is printed with its ratio to the cold start and its target (3×, 6×, 10×). Everything it
+ * creates is labelled bench-converge-* and removed at the end, also on failure.
+ *
+ * The cold start is measured BENCH_COLD_RUNS times (default 3) and the median taken. The labs include
+ * the read endpoint (HAProxy) when its image is on the host, as a default lab does.
+ *
+ * Environment: BENCH_IMAGE (default mysql-replicas/mariadb:10.11), BENCH_PROXY_IMAGE
+ * (mysql-replicas/haproxy:2.6), BENCH_ROWS (100000), BENCH_COLD_RUNS (3), LIVE_VERBOSE=1.
+ * Ports: 43300-43399 on 127.0.0.1.
+ */
+import * as crypto from "node:crypto";
+import * as os from "node:os";
+import Docker from "dockerode";
+import { healthcheck, serverArgs, serverEnv } from "../components/serverOptions";
+import { durationNs } from "../test/support/live/docker";
+import type { Step } from "../test/support/live/engine";
+import { connect, insertRows, parseUrl, withConn } from "../test/support/live/labClient";
+import { LiveStack, PROJECT, StackConfig, liveStack, removeLabelled } from "../test/support/liveStack";
+
+const IMAGE = process.env.BENCH_IMAGE ?? "mysql-replicas/mariadb:10.11";
+const PROXY_IMAGE = process.env.BENCH_PROXY_IMAGE ?? "mysql-replicas/haproxy:2.6";
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
+const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
+const COLD_STACK = "bench-converge-cold";
+const COLD_PORT = 43390;
+
+const docker = new Docker();
+const stacks: LiveStack[] = [];
+
+function log(line: string): void {
+    process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+function seconds(ms: number): string {
+    return (ms / 1000).toFixed(1);
+}
+
+/** One server as the lab starts it (same image, options, health check), on an empty volume. */
+async function coldStart(): Promise<{ healthyMs: number; tcpMs: number }> {
+    const password = `Bench${crypto.randomBytes(8).toString("hex")}`;
+    const name = `${PROJECT}-${COLD_STACK}-server`;
+    const labels = { "mysql-replicas.project": PROJECT, "mysql-replicas.stack": COLD_STACK };
+    const hc = healthcheck("mariadb");
+    const version = /:(\d+(?:\.\d+)*)/.exec(IMAGE)?.[1];
+    await docker.createVolume({ Name: `${name}-data`, Labels: labels });
+    const container = await docker.createContainer({
+        name,
+        Image: IMAGE,
+        Cmd: serverArgs("mariadb", version, 1),
+        Env: serverEnv("mariadb", password),
+        Labels: labels,
+        ExposedPorts: { "3306/tcp": {} },
+        Healthcheck: {
+            Test: hc.tests, Interval: durationNs(hc.interval, "interval"), Timeout: durationNs(hc.timeout, "timeout"),
+            StartPeriod: durationNs(hc.startPeriod, "startPeriod"), Retries: hc.retries,
+        },
+        HostConfig: {
+            PortBindings: { "3306/tcp": [{ HostIp: "127.0.0.1", HostPort: String(COLD_PORT) }] },
+            Binds: [`${name}-data:/var/lib/mysql`],
+        },
+    });
+    const started = Date.now();
+    await container.start();
+    let tcpMs: number | undefined;
+    let healthyMs: number | undefined;
+    const deadline = started + 300_000;
+    while (tcpMs === undefined || healthyMs === undefined) {
+        if (Date.now() > deadline) throw new Error("the cold-start server did not come up within 300 s");
+        if (tcpMs === undefined) {
+            const conn = await connect({ host: "127.0.0.1", port: COLD_PORT, user: "root", password }, 0).catch(() => undefined);
+            if (conn) {
+                tcpMs = Date.now() - started;
+                await conn.end();
+            }
+        }
+        if (healthyMs === undefined && (await container.inspect()).State.Health?.Status === "healthy") healthyMs = Date.now() - started;
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    await container.remove({ force: true, v: true });
+    await docker.getVolume(`${name}-data`).remove();
+    return { healthyMs, tcpMs };
+}
+
+let readEndpoint = false;
+
+async function imagePresent(image: string): Promise<boolean> {
+    return docker.getImage(image).inspect().then(() => true, () => false);
+}
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+}
+
+function benchStack(suffix: string, basePort: number): LiveStack {
+    const stack = liveStack({
+        stack: `bench-converge-${suffix}`,
+        config: {
+            image: IMAGE, flavor: "auto", pullImage: false, readEndpoint, proxyImage: PROXY_IMAGE,
+            basePort, readEndpointPort: basePort + 9,
+        } satisfies StackConfig,
+        log: process.env.LIVE_VERBOSE === "1" ? (l) => process.stderr.write(`${l}\n`) : undefined,
+    });
+    stacks.push(stack);
+    return stack;
+}
+
+async function fresh(stack: LiveStack): Promise<void> {
+    await removeLabelled(stack.name);
+    await stack.remove();
+}
+
+async function timedUp(stack: LiveStack, config: StackConfig): Promise<{ ms: number; outputs: Record<string, any> }> {
+    const started = Date.now();
+    const outputs = await stack.up(config);
+    return { ms: Date.now() - started, outputs };
+}
+
+/** The slowest steps of the last operation (mock-runtime records their durations). */
+function slowest(stack: LiveStack, n = 3): string {
+    const steps = (stack.lastSteps as Step[]).filter((s) => s.ms !== undefined).sort((a, b) => b.ms! - a.ms!).slice(0, n);
+    return steps.map((s) => `${s.name} ${s.op} ${seconds(s.ms!)}s`).join(", ");
+}
+
+async function main(): Promise<void> {
+    const results: Array<{ what: string; ms: number; target?: number; note?: string }> = [];
+
+    if (!(await imagePresent(IMAGE))) throw new Error(`${IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
+    readEndpoint = await imagePresent(PROXY_IMAGE);
+    await removeLabelled(COLD_STACK);
+    const colds: Array<{ healthyMs: number; tcpMs: number }> = [];
+    for (let run = 1; run <= COLD_RUNS; run++) {
+        log(`cold start ${run}/${COLD_RUNS} of one server (${IMAGE}) on an empty volume`);
+        const one = await coldStart();
+        log(`cold start: healthy after ${seconds(one.healthyMs)} s, first TCP login after ${seconds(one.tcpMs)} s`);
+        colds.push(one);
+    }
+    const cold = { healthyMs: median(colds.map((c) => c.healthyMs)), tcpMs: median(colds.map((c) => c.tcpMs)) };
+    results.push({ what: "single server cold start (healthy, median)", ms: cold.healthyMs });
+    results.push({ what: "single server cold start (first TCP login, median)", ms: cold.tcpMs });
+
+    const a = benchStack("a", 43300);
+    await fresh(a);
+    log("up: nothing -> 1+2");
+    const lab12 = await timedUp(a, { replicaCount: 2 });
+    results.push({ what: "up: nothing -> converged 1+2", ms: lab12.ms, target: 3, note: slowest(a) });
+    await a.destroy();
+
+    const b = benchStack("b", 43310);
+    await fresh(b);
+    log("up: nothing -> 1+5");
+    const lab15 = await timedUp(b, { replicaCount: 5 });
+    results.push({ what: "up: nothing -> converged 1+5", ms: lab15.ms, target: 6, note: slowest(b) });
+    await b.destroy();
+
+    const c = benchStack("c", 43320);
+    await fresh(c);
+    log(`up: 1+1, then ${ROWS} rows`);
+    const lab11 = await timedUp(c, { replicaCount: 1 });
+    await withConn(parseUrl(lab11.outputs.appConnectionString), async (conn) => {
+        await conn.query("CREATE TABLE bench (id INT PRIMARY KEY, payload VARCHAR(100) NOT NULL)");
+        await insertRows(conn, "bench", ROWS, 1, 2000);
+    });
+    log("up: add one replica to the lab holding the rows");
+    const add = await timedUp(c, { replicaCount: 2 });
+    results.push({ what: `up: add a replica to a lab holding ${ROWS} rows`, ms: add.ms, target: 10, note: slowest(c) });
+    await c.destroy();
+
+    const base = cold.healthyMs;
+    const lines = [
+        "",
+        `converge benchmark: ${IMAGE}${readEndpoint ? ` + read endpoint (${PROXY_IMAGE})` : ""}, engine ${a.engine}, ` +
+            `${os.cpus().length} CPUs, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
+        `cold starts (healthy / TCP, s): ${colds.map((c) => `${seconds(c.healthyMs)}/${seconds(c.tcpMs)}`).join(", ")}`,
+        `${"measure".padEnd(52)} ${"seconds".padStart(8)} ${"x cold".padStart(7)} ${"target".padStart(7)}  result`,
+    ];
+    for (const r of results) {
+        const ratio = r.ms / base;
+        const verdict = r.target === undefined ? "" : ratio <= r.target ? "meets target" : "MISSES target";
+        lines.push(`${r.what.padEnd(52)} ${seconds(r.ms).padStart(8)} ${ratio.toFixed(2).padStart(7)} ${(r.target ? `<= ${r.target}x` : "").padStart(7)}  ${verdict}`);
+        if (r.note) lines.push(`${"".padEnd(6)}slowest steps: ${r.note}`);
+    }
+    lines.push(`(ratios against the median healthy cold start, ${seconds(base)} s: the lab's containers are gated on the same health check)`);
+    process.stdout.write(lines.join("\n") + "\n");
+}
+
+async function cleanup(): Promise<void> {
+    for (const stack of stacks) {
+        await stack.destroy().catch((err) => log(`destroy ${stack.name}: ${(err as Error).message.split("\n")[0]}`));
+        await removeLabelled(stack.name).catch(() => undefined);
+        await stack.remove().catch(() => undefined);
+    }
+    await removeLabelled(COLD_STACK).catch(() => undefined);
+}
+
+main().then(
+    async () => { await cleanup(); },
+    async (err) => {
+        log(`failed: ${(err as Error).message}`);
+        await cleanup();
+        process.exitCode = 1;
+    },
+);

@@ -1,0 +1,520 @@
+/**
+ * `liveStack({ stack, config })`: the project's real index.ts brought up, previewed, refreshed and
+ * destroyed on the live Docker engine, from any test or script.
+ *
+ * Two engines, one API (`.engine` says which one a stack uses; the choice is printed once per process):
+ * - "automation": a `pulumi` CLI is on PATH. The Automation API runs the real engine and providers
+ *   (LocalWorkspace on the repository, a file backend in a temp dir, a test passphrase).
+ * - "mock-runtime": no CLI (as on the CI machines). Each operation runs in a child process
+ *   (test/support/live/runner.ts) that loads index.ts under Pulumi's mock runtime with the resource
+ *   monitor hooked: every registration is applied for real (Docker objects through the Engine API,
+ *   random passwords, dynamic providers from their serialized `__provider`), with Pulumi's step
+ *   rules and a per-stack state file whose secrets are encrypted. See test/support/live/engine.ts.
+ *
+ * `up` refreshes first (as `pulumi up --refresh`): a container removed or stopped behind the lab's
+ * back, or replication stopped by hand, is seen and repaired by the same up. LIVE_ENGINE forces an
+ * engine; LIVE_VERBOSE=1 streams the engine's progress to stderr.
+ */
+import { ChildProcess, execFileSync, fork } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import Docker from "dockerode";
+import type { Step } from "./live/engine";
+import type { Operation, RunRequest, RunResponse } from "./live/protocol";
+import { StateFile } from "./live/state";
+import { SECRET_SIG, SIG_KEY } from "./live/values";
+
+export const PROJECT = "mysql-replicas";
+const ROOT = path.resolve(__dirname, "../..");
+const RUNNER = path.join(__dirname, "live", "runner.ts");
+/** The passphrase of test stacks' secrets (state file, or the file backend's secrets provider). */
+export const TEST_PASSPHRASE = process.env.LIVE_PASSPHRASE ?? "mysql-replicas-live-test-passphrase";
+const DEFAULT_STATE_DIR = path.join(os.tmpdir(), "mysql-replicas-live");
+
+export type EngineKind = "automation" | "mock-runtime";
+export type ConfigValue = string | number | boolean | { value: string | number | boolean; secret?: boolean };
+/** Config keys without the project prefix (a key with ":" is taken as a full key); null removes a key. */
+export type StackConfig = Record<string, ConfigValue | null | undefined>;
+export type StackOutputs = Record<string, any>;
+export type PlannedStep = Pick<Step, "op" | "urn" | "type" | "name" | "keys" | "detail">;
+
+/** A resource of the stack's state; secret values show as "[secret]". */
+export interface ResourceView {
+    readonly urn: string;
+    readonly type: string;
+    readonly id?: string;
+    readonly outputs: Record<string, any>;
+}
+
+export interface LiveStackOptions {
+    /** Stack name; Docker objects carry it in the label mysql-replicas.stack. */
+    readonly stack: string;
+    readonly config?: StackConfig;
+    /** Defaults to LIVE_ENGINE, else "automation" when a pulumi CLI is on PATH, else "mock-runtime". */
+    readonly engine?: EngineKind;
+    readonly passphrase?: string;
+    /** Where state files (mock-runtime) or the file backend (automation) live. Defaults to $TMPDIR/mysql-replicas-live. */
+    readonly stateDir?: string;
+    /** Per-operation limit. Defaults to 15 minutes. */
+    readonly timeoutMs?: number;
+    /** Receives the engine's progress lines (defaults: stderr when LIVE_VERBOSE=1, else kept for errors). */
+    readonly log?: (line: string) => void;
+    /** Refresh before up and preview (`pulumi up --refresh`). Defaults to true. */
+    readonly refresh?: boolean;
+    /**
+     * Another program than the project's index.ts (absolute path), for the harness's own tests.
+     * mock-runtime only: the Automation API runs the project in the repository.
+     */
+    readonly program?: string;
+}
+
+export interface LiveStack {
+    readonly name: string;
+    readonly engine: EngineKind;
+    /** mock-runtime: the state file; automation: the file backend's directory. */
+    readonly statePath: string;
+    /** Steps of the last operation (for up/preview, without the refresh before it). */
+    readonly lastSteps: readonly PlannedStep[];
+    /** Steps of the refresh that ran before the last up/preview. */
+    readonly lastRefreshSteps: readonly PlannedStep[];
+    /** The stack's config as it stands (what the next operation uses). */
+    config(): StackConfig;
+    /** Sets (merges) config keys; null removes one. */
+    setConfig(config: StackConfig): Promise<void>;
+    /** `pulumi up --refresh`: converges the lab; resolves to the stack outputs, secrets in plain text. */
+    up(config?: StackConfig): Promise<StackOutputs>;
+    /** `pulumi preview --refresh`: the planned steps, touching nothing. */
+    preview(config?: StackConfig): Promise<PlannedStep[]>;
+    /** `pulumi refresh`: reads every resource back into the state. */
+    refresh(): Promise<PlannedStep[]>;
+    /** `pulumi destroy`: removes everything, dependents first. A second destroy is a no-op. */
+    destroy(): Promise<PlannedStep[]>;
+    /** The resources in the stack's state. */
+    resources(): Promise<ResourceView[]>;
+    /** Everything stored for the stack, as text (the state file, or the backend's files): for secret checks. */
+    storedText(): Promise<string>;
+    /** Forgets the stack (`pulumi stack rm`): its state and config. Destroy first. */
+    remove(): Promise<void>;
+}
+
+let cliVersion: string | undefined | null = null;
+
+function pulumiCli(): string | undefined {
+    if (cliVersion === null) {
+        try {
+            cliVersion = execFileSync("pulumi", ["version"], { stdio: "pipe", timeout: 30_000 }).toString().trim();
+        } catch {
+            cliVersion = undefined;
+        }
+    }
+    return cliVersion;
+}
+
+/** The engine stacks use by default here. */
+export function defaultEngine(): EngineKind {
+    const forced = process.env.LIVE_ENGINE;
+    if (forced === "automation" || forced === "mock-runtime") return forced;
+    if (forced) throw new Error(`LIVE_ENGINE=${forced}: expected automation or mock-runtime`);
+    return pulumiCli() ? "automation" : "mock-runtime";
+}
+
+function announce(engine: EngineKind): void {
+    // Once per process: jest gives each test file fresh globals and env, so the mark is a file naming
+    // this process (pid and start time).
+    const me = `${process.pid} ${Math.round(Date.now() / 1000 - process.uptime())} ${engine}`;
+    const mark = path.join(DEFAULT_STATE_DIR, ".announced");
+    try {
+        if (fs.readFileSync(mark, "utf8") === me) return;
+    } catch {
+        // first announcement on this machine
+    }
+    fs.mkdirSync(DEFAULT_STATE_DIR, { recursive: true });
+    fs.writeFileSync(mark, me);
+    const why = engine === "automation"
+        ? `Automation API with the pulumi CLI ${pulumiCli() ?? "(version unknown)"}`
+        : "no pulumi CLI on PATH: index.ts under Pulumi's mock runtime, resources applied for real on Docker";
+    process.stderr.write(`liveStack engine: ${engine} (${why})\n`);
+}
+
+export function liveStack(options: LiveStackOptions): LiveStack {
+    if (!/^[A-Za-z0-9_.-]+$/.test(options.stack)) throw new Error(`stack name ${JSON.stringify(options.stack)}: letters, digits, _ . - only`);
+    const engine = options.engine ?? defaultEngine();
+    if (options.program && engine !== "mock-runtime") throw new Error("liveStack: the program option needs the mock-runtime engine");
+    announce(engine);
+    return engine === "automation" ? new AutomationStack(options) : new MockRuntimeStack(options);
+}
+
+// ---------------------------------------------------------------------------- shared
+
+function fullKey(key: string): string {
+    return key.includes(":") ? key : `${PROJECT}:${key}`;
+}
+
+function normaliseConfig(config: StackConfig): Record<string, { value: string; secret: boolean } | null> {
+    const out: Record<string, { value: string; secret: boolean } | null> = {};
+    for (const [key, v] of Object.entries(config)) {
+        if (v === undefined) continue;
+        if (v === null) out[key] = null;
+        else if (typeof v === "object") out[key] = { value: String(v.value), secret: v.secret === true };
+        else out[key] = { value: String(v), secret: false };
+    }
+    return out;
+}
+
+/** Secret wrappers and encrypted values shown as "[secret]". */
+function mask(v: unknown): any {
+    if (v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG) return "[secret]";
+    if (Array.isArray(v)) return v.map(mask);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x)]));
+    return v;
+}
+
+abstract class BaseStack implements LiveStack {
+    readonly name: string;
+    abstract readonly engine: EngineKind;
+    abstract readonly statePath: string;
+    lastSteps: PlannedStep[] = [];
+    lastRefreshSteps: PlannedStep[] = [];
+    protected cfg: Record<string, { value: string; secret: boolean }> = {};
+    protected readonly passphrase: string;
+    protected readonly stateDir: string;
+    private queue: Promise<unknown> = Promise.resolve();
+
+    constructor(protected readonly options: LiveStackOptions) {
+        this.name = options.stack;
+        this.passphrase = options.passphrase ?? TEST_PASSPHRASE;
+        this.stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+        this.mergeConfig(options.config ?? {});
+    }
+
+    config(): StackConfig {
+        return Object.fromEntries(Object.entries(this.cfg).map(([k, v]) => [k, v.secret ? { value: v.value, secret: true } : v.value]));
+    }
+
+    protected mergeConfig(config: StackConfig): void {
+        for (const [key, v] of Object.entries(normaliseConfig(config))) {
+            if (v === null) delete this.cfg[key];
+            else this.cfg[key] = v;
+        }
+    }
+
+    /** One operation at a time per stack, as the engine's lock. */
+    protected serial<T>(fn: () => Promise<T>): Promise<T> {
+        const next = this.queue.then(fn, fn);
+        this.queue = next.catch(() => undefined);
+        return next;
+    }
+
+    protected log(line: string): void {
+        if (this.options.log) this.options.log(line);
+        else if (process.env.LIVE_VERBOSE === "1") process.stderr.write(`${line}\n`);
+    }
+
+    abstract setConfig(config: StackConfig): Promise<void>;
+    abstract up(config?: StackConfig): Promise<StackOutputs>;
+    abstract preview(config?: StackConfig): Promise<PlannedStep[]>;
+    abstract refresh(): Promise<PlannedStep[]>;
+    abstract destroy(): Promise<PlannedStep[]>;
+    abstract resources(): Promise<ResourceView[]>;
+    abstract remove(): Promise<void>;
+
+    async storedText(): Promise<string> {
+        const texts: string[] = [];
+        const walk = (p: string) => {
+            if (!fs.existsSync(p)) return;
+            if (fs.statSync(p).isDirectory()) fs.readdirSync(p).forEach((f) => walk(path.join(p, f)));
+            else texts.push(fs.readFileSync(p, "utf8"));
+        };
+        walk(this.statePath);
+        return texts.join("\n");
+    }
+}
+
+// ---------------------------------------------------------------------------- mock runtime
+
+class MockRuntimeStack extends BaseStack {
+    readonly engine = "mock-runtime" as const;
+    readonly statePath: string;
+
+    constructor(options: LiveStackOptions) {
+        super(options);
+        this.statePath = path.join(this.stateDir, `${PROJECT}-${this.name}.state.json`);
+    }
+
+    async setConfig(config: StackConfig): Promise<void> {
+        this.mergeConfig(config);
+    }
+
+    up(config?: StackConfig): Promise<StackOutputs> {
+        return this.serial(async () => {
+            this.mergeConfig(config ?? {});
+            const res = await this.run("up");
+            return res.outputs ?? {};
+        });
+    }
+
+    preview(config?: StackConfig): Promise<PlannedStep[]> {
+        return this.serial(async () => {
+            this.mergeConfig(config ?? {});
+            return (await this.run("preview")).steps;
+        });
+    }
+
+    refresh(): Promise<PlannedStep[]> {
+        return this.serial(async () => (await this.run("refresh")).steps);
+    }
+
+    destroy(): Promise<PlannedStep[]> {
+        return this.serial(async () => (await this.run("destroy")).steps);
+    }
+
+    async resources(): Promise<ResourceView[]> {
+        const file = new StateFile(this.statePath, this.passphrase);
+        if (!file.exists()) return [];
+        return file.load(PROJECT, this.name).resources.map((r) => ({
+            urn: r.urn,
+            type: r.type,
+            id: r.id,
+            outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, r.secretOutputs.includes(k) ? "[secret]" : v])),
+        }));
+    }
+
+    async remove(): Promise<void> {
+        new StateFile(this.statePath, this.passphrase).remove();
+    }
+
+    private run(op: Operation): Promise<RunResponse> {
+        const request: RunRequest = {
+            op,
+            project: PROJECT,
+            stack: this.name,
+            program: this.options.program ?? path.join(ROOT, "index.ts"),
+            config: Object.fromEntries(Object.entries(this.cfg).map(([k, v]) => [fullKey(k), v.value])),
+            secretKeys: Object.entries(this.cfg).filter(([, v]) => v.secret).map(([k]) => fullKey(k)),
+            statePath: this.statePath,
+            passphrase: this.passphrase,
+            refresh: this.options.refresh ?? true,
+        };
+        const lines: string[] = [];
+        return new Promise<RunResponse>((resolve, reject) => {
+            let child: ChildProcess;
+            try {
+                child = fork(RUNNER, [], {
+                    cwd: ROOT,
+                    execArgv: ["-r", "ts-node/register/transpile-only"],
+                    stdio: ["ignore", "pipe", "pipe", "ipc"],
+                    env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"), TS_NODE_TRANSPILE_ONLY: "true" },
+                });
+            } catch (err) {
+                reject(err);
+                return;
+            }
+            let response: RunResponse | undefined;
+            const reader = () => {
+                let partial = "";
+                return (chunk: Buffer) => {
+                    const parts = (partial + chunk.toString()).split("\n");
+                    partial = parts.pop() ?? "";
+                    for (const line of parts.filter(Boolean)) {
+                        lines.push(line);
+                        this.log(line);
+                    }
+                };
+            };
+            child.stdout!.on("data", reader());
+            child.stderr!.on("data", reader());
+            const limit = this.options.timeoutMs ?? 15 * 60_000;
+            const timer = setTimeout(() => {
+                lines.push(`[liveStack] ${op} exceeded ${limit / 1000} s: killing runner ${child.pid}`);
+                child.kill("SIGKILL");
+            }, limit);
+            child.on("message", (m) => {
+                if ((m as { ready?: boolean }).ready) child.send(request);
+                else response = m as RunResponse;
+            });
+            child.on("error", (err) => lines.push(`[liveStack] runner error: ${err.message}`));
+            child.on("exit", (code, signal) => {
+                clearTimeout(timer);
+                this.lastSteps = response?.steps ?? [];
+                this.lastRefreshSteps = response?.refreshSteps ?? [];
+                if (response?.ok) {
+                    resolve(response);
+                    return;
+                }
+                const tail = lines.slice(-25).join("\n");
+                const error = new Error(`${op} of stack ${this.name} failed: ${response?.error ?? `runner exited with ${signal ?? code}`}` +
+                    `\n--- last engine lines ---\n${tail}`);
+                (error as Error & { steps?: Step[] }).steps = response?.steps;
+                reject(error);
+            });
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------- automation API
+
+type AutoStack = import("@pulumi/pulumi/automation").Stack;
+type EngineEvent = import("@pulumi/pulumi/automation").EngineEvent;
+
+/** Maps the engine's step ops to the harness's five. */
+function stepOp(op: string): PlannedStep["op"] | undefined {
+    switch (op) {
+        case "same": case "create": case "update": case "delete": return op;
+        case "replace": case "create-replacement": case "delete-replaced": return "replace";
+        case "discard": return "delete";
+        default: return undefined;
+    }
+}
+
+class AutomationStack extends BaseStack {
+    readonly engine = "automation" as const;
+    readonly statePath: string;
+    private stack?: Promise<AutoStack>;
+    private pushed = new Map<string, string>();
+
+    constructor(options: LiveStackOptions) {
+        super(options);
+        this.statePath = path.join(this.stateDir, "backend");
+    }
+
+    private open(): Promise<AutoStack> {
+        this.stack ??= (async () => {
+            const auto = await import("@pulumi/pulumi/automation");
+            fs.mkdirSync(this.statePath, { recursive: true });
+            return auto.LocalWorkspace.createOrSelectStack({ stackName: this.name, workDir: ROOT }, {
+                envVars: {
+                    PULUMI_BACKEND_URL: `file://${this.statePath}`,
+                    PULUMI_CONFIG_PASSPHRASE: this.passphrase,
+                    PULUMI_SKIP_UPDATE_CHECK: "true",
+                },
+            });
+        })();
+        return this.stack;
+    }
+
+    /** Writes changed config into the stack (Pulumi.<stack>.yaml, secrets encrypted), removes dropped keys. */
+    private async pushConfig(): Promise<AutoStack> {
+        const stack = await this.open();
+        const wanted = new Map(Object.entries(this.cfg).map(([k, v]) => [fullKey(k), JSON.stringify(v)]));
+        const set: Record<string, { value: string; secret: boolean }> = {};
+        for (const [key, v] of Object.entries(this.cfg)) if (this.pushed.get(fullKey(key)) !== wanted.get(fullKey(key))) set[fullKey(key)] = v;
+        if (Object.keys(set).length > 0) await stack.setAllConfig(set);
+        for (const key of this.pushed.keys()) if (!wanted.has(key)) await stack.removeConfig(key);
+        this.pushed = wanted;
+        return stack;
+    }
+
+    async setConfig(config: StackConfig): Promise<void> {
+        await this.serial(async () => {
+            this.mergeConfig(config);
+            await this.pushConfig();
+        });
+    }
+
+    /** Collects steps from engine events; refresh steps (of `--refresh` or `pulumi refresh`) apart. */
+    private collector(kind: "pre" | "outputs") {
+        const steps: PlannedStep[] = [];
+        const refreshSteps: PlannedStep[] = [];
+        const seen = new Set<string>();
+        const onEvent = (e: EngineEvent) => {
+            const meta = kind === "pre" ? e.resourcePreEvent?.metadata : e.resOutputsEvent?.metadata;
+            if (!meta) return;
+            const name = meta.urn.split("::").slice(3).join("::");
+            if (meta.op === "refresh") {
+                const op = meta.new === undefined ? "delete" : (meta.diffs?.length ?? 0) > 0 ? "update" : "same";
+                refreshSteps.push({ op, urn: meta.urn, type: meta.type, name, keys: meta.diffs, detail: op === "delete" ? "gone" : undefined });
+                return;
+            }
+            const op = stepOp(meta.op);
+            if (!op || seen.has(meta.urn)) return;
+            seen.add(meta.urn);
+            steps.push({ op, urn: meta.urn, type: meta.type, name, keys: meta.diffs });
+        };
+        return { steps, refreshSteps, onEvent, onOutput: (out: string) => out.split("\n").filter(Boolean).forEach((l) => this.log(l)) };
+    }
+
+    up(config?: StackConfig): Promise<StackOutputs> {
+        return this.serial(async () => {
+            this.mergeConfig(config ?? {});
+            const stack = await this.pushConfig();
+            const c = this.collector("outputs");
+            const res = await stack.up({ refresh: this.options.refresh ?? true, onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
+            this.lastSteps = c.steps;
+            this.lastRefreshSteps = c.refreshSteps;
+            return Object.fromEntries(Object.entries(res.outputs).map(([k, v]) => [k, v.value]));
+        });
+    }
+
+    preview(config?: StackConfig): Promise<PlannedStep[]> {
+        return this.serial(async () => {
+            this.mergeConfig(config ?? {});
+            const stack = await this.pushConfig();
+            const c = this.collector("pre");
+            await stack.preview({ refresh: this.options.refresh ?? true, onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
+            this.lastSteps = c.steps;
+            this.lastRefreshSteps = c.refreshSteps;
+            return c.steps;
+        });
+    }
+
+    refresh(): Promise<PlannedStep[]> {
+        return this.serial(async () => {
+            const stack = await this.pushConfig();
+            const c = this.collector("outputs");
+            await stack.refresh({ onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
+            this.lastSteps = c.refreshSteps;
+            return c.refreshSteps;
+        });
+    }
+
+    destroy(): Promise<PlannedStep[]> {
+        return this.serial(async () => {
+            const stack = await this.pushConfig();
+            const c = this.collector("outputs");
+            await stack.destroy({ onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
+            this.lastSteps = c.steps;
+            return c.steps;
+        });
+    }
+
+    async resources(): Promise<ResourceView[]> {
+        const stack = await this.open();
+        const exported = await stack.exportStack();
+        const resources = (exported.deployment?.resources ?? []) as Array<{ urn: string; type: string; id?: string; outputs?: Record<string, unknown> }>;
+        return resources.map((r) => ({ urn: r.urn, type: r.type, id: r.id, outputs: mask(r.outputs ?? {}) }));
+    }
+
+    async remove(): Promise<void> {
+        const stack = await this.open();
+        await stack.workspace.removeStack(this.name, { force: true });
+        this.stack = undefined;
+        this.pushed.clear();
+    }
+}
+
+// ---------------------------------------------------------------------------- Docker objects of a stack
+
+/** Docker objects labelled with the stack (and the project). */
+export async function labelledObjects(stack: string, docker = new Docker()): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
+    const filters = JSON.stringify({ label: [`mysql-replicas.project=${PROJECT}`, `mysql-replicas.stack=${stack}`] });
+    const [containers, volumes, networks] = await Promise.all([
+        docker.listContainers({ all: true, filters }),
+        docker.listVolumes({ filters }),
+        docker.listNetworks({ filters }),
+    ]);
+    return {
+        containers: containers.map((c) => c.Names[0].replace(/^\//, "")),
+        volumes: (volumes.Volumes ?? []).map((v) => v.Name),
+        networks: networks.map((n) => n.Name),
+    };
+}
+
+/** Force-removes every Docker object labelled with the stack: the last resort of a test's cleanup. */
+export async function removeLabelled(stack: string, docker = new Docker()): Promise<void> {
+    const { containers, volumes, networks } = await labelledObjects(stack, docker);
+    const ignoreGone = (err: { statusCode?: number }) => { if (err.statusCode !== 404) throw err; };
+    await Promise.all(containers.map((c) => docker.getContainer(c).remove({ force: true, v: true }).catch(ignoreGone)));
+    await Promise.all(networks.map((n) => docker.getNetwork(n).remove().catch(ignoreGone)));
+    await Promise.all(volumes.map((v) => docker.getVolume(v).remove().catch(ignoreGone)));
+}
