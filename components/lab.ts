@@ -142,15 +142,13 @@ export class MysqlLab extends pulumi.ComponentResource {
         }
 
         if (s.readEndpoint) {
-            const target = (server: MysqlServer) => ({ name: server.internalHost, instance: server.container.id });
             this.readEndpoint = new ReadEndpoint(`${name}-read`, {
                 containerName: `${args.namePrefix}-read`,
                 imageId: this.imageId(`${name}-proxy-image`, s.proxyImage, s.pullImage),
                 networkName: this.network.name,
                 bindAddress: s.bindAddress,
                 hostPort: s.readEndpointPort,
-                config: pulumi.all([pulumi.all(this.replicas.map((r) => pulumi.output(target(r)))), pulumi.output(target(this.source))])
-                    .apply(([readers, fallback]) => haproxyConfig({ readers, fallback })),
+                config: haproxyConfig({ readers: this.replicas.map((r) => r.internalHost), fallback: this.source.internalHost }),
                 labels: args.labels,
                 after: [...this.roles, ...this.replications, ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
             }, { parent: this });

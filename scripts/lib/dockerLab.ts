@@ -6,23 +6,29 @@
  * It writes the same outputs JSON a stack gives, so the tools run against it unchanged.
  *
  * Used by test/integration/tools.test.ts and by scripts/lib/benchLab.ts. Everything it creates carries
- * the label mysql-replicas.test=tools and its run's label, and `cleanup` removes it all.
+ * the label mysql-replicas.test=tools and its run's label, and `cleanup` removes it all. The server
+ * containers, labels, health waiting and cleanup are scripts/lib/dockerServers.ts's, which the
+ * integration suites' test/support/testServers.ts uses too.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import Docker from "dockerode";
 import type { Connection } from "mysql2/promise";
 import { sleep } from "../../components/replication/connection";
 import * as sql from "../../components/replication/sql";
-import { healthcheck, serverArgs, serverEnv } from "../../components/serverOptions";
+import {
+    LabRun, type RunKind, containerLogs, createNetwork, createServerContainer, docker, ignoreGone, objectsOfRun,
+    startHealthy, waitHealthy,
+} from "./dockerServers";
 import { close, open, query, serverVersion } from "./db";
 import { MysqlUrl } from "./outputs";
 
-export const LABEL = "mysql-replicas.test";
+export { LABEL } from "./dockerServers";
 export const LABEL_VALUE = "tools";
-const RUN_LABEL = "mysql-replicas.test.run";
-const SUITE_LABEL = "mysql-replicas.test.suite";
-const PID_LABEL = "mysql-replicas.test.pid";
+/** Leftovers are those of the same suite or of a process that is gone; another lab of this process is left alone. */
+export const KIND: RunKind = { value: LABEL_VALUE, ownProcessIsStale: false };
+
+/** How long a server may take to become healthy (initialising an empty datadir included). */
+const HEALTHY_TIMEOUT_MS = 180_000;
 
 export interface DockerLabOptions {
     /** Lower-case name of this use (e.g. "it", "bench"); a new start removes what an earlier one of the same suite left. */
@@ -47,41 +53,6 @@ export interface LabContainer {
     id: string;
 }
 
-const docker = new Docker();
-
-function processAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
-
-function ignoreGone(err: unknown): void {
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status !== 404 && status !== 409 && status !== 304) throw err;
-}
-
-/** Removes what earlier runs left: the same suite's, and any whose process is gone. */
-export async function removeLeftovers(suite: string): Promise<void> {
-    const filters = JSON.stringify({ label: [`${LABEL}=${LABEL_VALUE}`] });
-    const stale = (l: Record<string, string> | undefined) => {
-        if (!l) return false;
-        if (l[SUITE_LABEL] === suite) return true;
-        const pid = Number(l[PID_LABEL]);
-        return !Number.isInteger(pid) || !processAlive(pid);
-    };
-    const containers = await docker.listContainers({ all: true, filters });
-    await Promise.all(containers.filter((c) => stale(c.Labels))
-        .map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone)));
-    const networks = await docker.listNetworks({ filters });
-    await Promise.all(networks.filter((n) => stale(n.Labels)).map((n) => docker.getNetwork(n.Id).remove().catch(ignoreGone)));
-    const { Volumes } = await docker.listVolumes({ filters });
-    await Promise.all((Volumes ?? []).filter((v) => stale(v.Labels as Record<string, string>))
-        .map((v) => docker.getVolume(v.Name).remove().catch(ignoreGone)));
-}
-
 /** A one-file tar archive, as Docker's putArchive takes it. */
 export function tarOneFile(name: string, content: string, mode = 0o644): Buffer {
     const body = Buffer.from(content, "utf8");
@@ -104,16 +75,9 @@ export function tarOneFile(name: string, content: string, mode = 0o644): Buffer 
     return Buffer.concat([header, body, padding, Buffer.alloc(1024, 0)]);
 }
 
-function nanos(duration: string): number {
-    const m = /^(\d+)s$/.exec(duration);
-    if (!m) throw new Error(`unexpected duration ${duration}`);
-    return Number(m[1]) * 1e9;
-}
-
 const password = () => randomBytes(12).toString("hex");
 
-export class DockerLab {
-    readonly runId = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+export class DockerLab extends LabRun {
     readonly prefix: string;
     readonly networkName: string;
     readonly database: string;
@@ -124,7 +88,7 @@ export class DockerLab {
     private readonly log: (m: string) => void;
 
     private constructor(readonly options: DockerLabOptions) {
-        if (!/^[a-z0-9-]+$/.test(options.suite)) throw new Error("suite must be lower-case letters, digits and dashes");
+        super(KIND, options.suite);
         this.prefix = `mrtools-${options.suite}-${this.runId}`;
         this.networkName = `${this.prefix}-net`;
         this.database = options.database ?? "app";
@@ -134,19 +98,8 @@ export class DockerLab {
 
     /** Starts the whole lab; on failure removes what it made and rethrows. */
     static async start(options: DockerLabOptions): Promise<DockerLab> {
-        await removeLeftovers(options.suite);
         const lab = new DockerLab(options);
-        try {
-            await lab.build();
-            return lab;
-        } catch (err) {
-            await lab.cleanup().catch(() => undefined);
-            throw err;
-        }
-    }
-
-    labels(): Record<string, string> {
-        return { [LABEL]: LABEL_VALUE, [RUN_LABEL]: this.runId, [SUITE_LABEL]: this.options.suite, [PID_LABEL]: String(process.pid) };
+        return LabRun.launch(lab, () => lab.build());
     }
 
     get source(): LabContainer {
@@ -179,7 +132,7 @@ export class DockerLab {
 
     private async build(): Promise<void> {
         const o = this.options;
-        await docker.createNetwork({ Name: this.networkName, Driver: "bridge", CheckDuplicate: true, Labels: this.labels() });
+        await createNetwork(this.networkName, this.labels());
         for (let i = 0; i <= o.replicas; i++) {
             this.servers.push({
                 index: i, name: `${this.prefix}-server-${i}`, role: i === 0 ? "source" : "replica", serverId: i + 1,
@@ -195,46 +148,15 @@ export class DockerLab {
     }
 
     private async startServer(s: LabContainer): Promise<void> {
-        const volume = `${s.name}-data`;
-        await docker.createVolume({ Name: volume, Labels: this.labels() });
-        const hc = healthcheck("mariadb");
-        const container = await docker.createContainer({
-            name: s.name,
-            Hostname: s.name,
-            Image: this.options.image,
-            Cmd: serverArgs("mariadb", "10.11", s.serverId),
-            Env: serverEnv("mariadb", this.passwords.root),
-            Labels: this.labels(),
-            ExposedPorts: { "3306/tcp": {} },
-            Healthcheck: {
-                Test: hc.tests, Interval: nanos(hc.interval), Timeout: nanos(hc.timeout), StartPeriod: nanos(hc.startPeriod), Retries: hc.retries,
-            },
-            StopTimeout: 30,
-            HostConfig: {
-                NetworkMode: this.networkName,
-                PortBindings: { "3306/tcp": [{ HostIp: "127.0.0.1", HostPort: String(s.hostPort) }] },
-                Mounts: [{ Type: "volume", Source: volume, Target: "/var/lib/mysql" }],
-            },
+        s.id = await createServerContainer({
+            name: s.name, image: this.options.image, serverId: s.serverId, rootPassword: this.passwords.root,
+            network: this.networkName, hostPort: s.hostPort, labels: this.labels(),
         });
-        s.id = container.id;
-        await container.start();
-        await this.waitHealthy(s);
+        await startHealthy(s.id, s.name, HEALTHY_TIMEOUT_MS);
     }
 
-    async waitHealthy(s: LabContainer, timeoutMs = 180_000): Promise<void> {
-        const container = docker.getContainer(s.id);
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-            const info = await container.inspect();
-            const health = info.State.Health?.Status;
-            if (health === "healthy") return;
-            if (!info.State.Running || health === "unhealthy" || Date.now() > deadline) {
-                const logs = await container.logs({ stdout: true, stderr: true, tail: 30 }).catch((e) => Buffer.from(String(e)));
-                throw new Error(`server ${s.name} did not become healthy (running: ${info.State.Running}, health: ${health}):\n` +
-                    (logs as Buffer).toString("utf8").replace(/[\x00-\x08]/g, ""));
-            }
-            await sleep(500);
-        }
+    waitHealthy(s: LabContainer, timeoutMs = HEALTHY_TIMEOUT_MS): Promise<void> {
+        return waitHealthy(s.id, s.name, timeoutMs);
     }
 
     /** Writable source, the app database, and the lab's accounts (as components/accounts.ts plans them). */
@@ -289,11 +211,8 @@ export class DockerLab {
     /** HAProxy with the program's configuration, its file put in place before it starts. */
     private async startProxy(): Promise<void> {
         // Loaded here: readEndpoint.ts brings in the Pulumi SDKs, which only this step needs.
-        const { haproxyConfig, HAPROXY_CONFIG_PATH } = await import("../../components/readEndpoint");
-        const config = haproxyConfig({
-            readers: this.replicas.map((r) => ({ name: r.name, instance: r.id })),
-            fallback: { name: this.source.name, instance: this.source.id },
-        });
+        const { haproxyConfig, HAPROXY_CONFIG_PATH, PROXY_DNS } = await import("../../components/readEndpoint");
+        const config = haproxyConfig({ readers: this.replicas.map((r) => r.name), fallback: this.source.name });
         const container = await docker.createContainer({
             name: `${this.prefix}-read`,
             Image: this.options.proxyImage,
@@ -302,6 +221,7 @@ export class DockerLab {
             HostConfig: {
                 NetworkMode: this.networkName,
                 PortBindings: { "3306/tcp": [{ HostIp: "127.0.0.1", HostPort: String(this.readEndpointPort) }] },
+                Dns: [...PROXY_DNS],
             },
         });
         this.proxyId = container.id;
@@ -319,9 +239,7 @@ export class DockerLab {
                 if (this.options.replicas === 0 || Number(row.id) !== this.source.serverId) return;
             } catch (err) {
                 if (Date.now() > deadline) {
-                    const logs = await container.logs({ stdout: true, stderr: true, tail: 30 }).catch((e) => Buffer.from(String(e)));
-                    throw new Error(`the read endpoint did not answer: ${(err as Error).message}\n` +
-                        (logs as Buffer).toString("utf8").replace(/[\x00-\x08]/g, ""));
+                    throw new Error(`the read endpoint did not answer: ${(err as Error).message}\n${await containerLogs(container.id)}`);
                 }
             } finally {
                 await close(conn);
@@ -358,30 +276,9 @@ export class DockerLab {
         await docker.getContainer(this.servers[index].id).stop({ t: 30 }).catch(ignoreGone);
     }
 
-    /** Removes every container, volume and network of this run; safe to call twice. */
-    async cleanup(): Promise<void> {
-        const filters = JSON.stringify({ label: [`${RUN_LABEL}=${this.runId}`] });
-        const errors: string[] = [];
-        const attempt = (p: Promise<unknown>) => p.catch((e) => {
-            try {
-                ignoreGone(e);
-            } catch (err) {
-                errors.push(String((err as Error).message));
-            }
-        });
-        const containers = await docker.listContainers({ all: true, filters });
-        await Promise.all(containers.map((c) => attempt(docker.getContainer(c.Id).remove({ force: true, v: true }))));
-        const { Volumes } = await docker.listVolumes({ filters });
-        await Promise.all((Volumes ?? []).map((v) => attempt(docker.getVolume(v.Name).remove())));
-        const networks = await docker.listNetworks({ filters });
-        await Promise.all(networks.map((n) => attempt(docker.getNetwork(n.Id).remove())));
-        if (errors.length > 0) throw new Error(`cleanup of run ${this.runId} failed: ${errors.join("; ")}`);
-    }
-
     /** What is left of this run in Docker (for asserting a clean teardown). */
     async leftovers(): Promise<string[]> {
-        const filters = JSON.stringify({ label: [`${RUN_LABEL}=${this.runId}`] });
-        const [c, n, v] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
-        return [...c.map((x) => `container ${x.Names[0]}`), ...n.map((x) => `network ${x.Name}`), ...(v.Volumes ?? []).map((x) => `volume ${x.Name}`)];
+        const o = await objectsOfRun(this.runId);
+        return [...o.containers.map((x) => `container ${x}`), ...o.networks.map((x) => `network ${x}`), ...o.volumes.map((x) => `volume ${x}`)];
     }
 }

@@ -1,12 +1,40 @@
 /**
- * Inputs for the lab's dynamic providers as the engine hands them over (plain values, the classes'
- * defaults applied), plus checks the integration suites share: SHOW GRANTS parsing and a scan of every
- * provider result for passwords.
+ * What the integration suites share: the lab each file starts before its tests and removes after them,
+ * inputs for the lab's dynamic providers as the engine hands them over (plain values, the classes'
+ * defaults applied), and checks: SHOW GRANTS parsing and a scan of every provider result for passwords.
  */
 import type { ReplicationInputs } from "../../components/replication/replication";
 import type { ServerRoleInputs } from "../../components/replication/serverRole";
-import type { CallRecord, ClassRegistration, ProviderKind } from "../support/providers";
-import type { TestLab, TestServer } from "../support/testServers";
+import { providerDrivers, type CallRecord, type ClassRegistration, type ProviderKind } from "../support/providers";
+import { TestLab, objectsOfRun, type ServerSpec, type TestServer } from "../support/testServers";
+
+export type Drivers = Awaited<ReturnType<typeof providerDrivers>>;
+
+/** What a file's tests work on. */
+export interface LabFixture {
+    readonly lab: TestLab;
+    readonly drivers: Drivers;
+}
+
+/**
+ * The hooks every integration file starts and ends with. Before its tests: the provider drivers load
+ * while `specs` start as suite `suite`, then `ready` takes them (and may set the servers up). After
+ * them: the lab is removed, and nothing of its run may be left in Docker.
+ */
+export function useLab(suite: string, specs: readonly ServerSpec[], ready: (fixture: LabFixture) => void | Promise<void>): void {
+    let lab: TestLab | undefined;
+    beforeAll(async () => {
+        const [drivers, started] = await Promise.all([providerDrivers(), TestLab.start(suite, specs).then((l) => (lab = l))]);
+        await ready({ lab: started, drivers });
+    }, 180_000);
+
+    afterAll(async () => {
+        if (!lab) return;
+        const runId = lab.runId;
+        await lab.cleanup();
+        expect(await objectsOfRun(runId)).toEqual({ containers: [], networks: [], volumes: [] });
+    }, 60_000);
+}
 
 /** The server fields every SQL resource carries (SqlServerArgs with the class default adminUser root). */
 export function serverOf(lab: TestLab, server: TestServer) {

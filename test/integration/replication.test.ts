@@ -6,10 +6,11 @@
  */
 import { accountPlan } from "../../components/accounts";
 import { describeWithDocker, TEST_IMAGE } from "../support/docker";
-import { providerDrivers, State } from "../support/providers";
-import { TestLab, TestServer, eventually, objectsOfRun, runSql } from "../support/testServers";
+import type { State } from "../support/providers";
+import { TestLab, TestServer, eventually, runSql } from "../support/testServers";
 import {
-    findLeaks, grantInputs, grantsOf, databaseInputs, replicaStatus, replicationInputs, roleInputs, unconfigured, userInputs,
+    type Drivers, findLeaks, grantInputs, grantsOf, databaseInputs, replicaStatus, replicationInputs, roleInputs, unconfigured, useLab,
+    userInputs,
 } from "./helpers";
 
 jest.setTimeout(120_000);
@@ -19,7 +20,7 @@ describeWithDocker(`Replication and ServerRole providers on ${TEST_IMAGE}`, () =
     let source: TestServer;
     let a: TestServer;
     let b: TestServer;
-    let drivers: Awaited<ReturnType<typeof providerDrivers>>;
+    let drivers: Drivers;
 
     const DATABASE = "app";
     const PASSWORDS: Record<string, string> = { replication: "Repl-pw-19af3c", app: "App-pw-7d20e4", readonly: "Reader-pw-4b91aa" };
@@ -33,26 +34,16 @@ describeWithDocker(`Replication and ServerRole providers on ${TEST_IMAGE}`, () =
     const inputsA = () => replicationInputs(lab, a, source, repl().user, PASSWORDS.replication);
     const inputsB = () => replicationInputs(lab, b, source, repl().user, PASSWORDS.replication);
 
-    beforeAll(async () => {
-        [drivers, lab] = await Promise.all([
-            providerDrivers(),
-            TestLab.start("repl", [
-                { name: "source", serverId: 1, hostPort: 23310 },
-                { name: "a", serverId: 2, hostPort: 23311 },
-                { name: "b", serverId: 3, hostPort: 23312 },
-            ]),
-        ]);
+    useLab("repl", [
+        { name: "source", serverId: 1, hostPort: 23310 },
+        { name: "a", serverId: 2, hostPort: 23311 },
+        { name: "b", serverId: 3, hostPort: 23312 },
+    ], (f) => {
+        ({ lab, drivers } = f);
         source = lab.server("source");
         a = lab.server("a");
         b = lab.server("b");
-    }, 180_000);
-
-    afterAll(async () => {
-        if (!lab) return;
-        const runId = lab.runId;
-        await lab.cleanup();
-        expect(await objectsOfRun(runId)).toEqual({ containers: [], networks: [], volumes: [] });
-    }, 60_000);
+    });
 
     /** Inserts `count` rows of `batch` on the source as root (root may write while the server is read-only). */
     async function write(batch: string, count: number): Promise<void> {

@@ -4,9 +4,10 @@
  * against a replica whose server is gone. Live servers: a source, a replica and a spare.
  */
 import { describeWithDocker, TEST_IMAGE } from "../support/docker";
-import { providerDrivers } from "../support/providers";
-import { TestLab, TestServer, objectsOfRun } from "../support/testServers";
-import { findLeaks, grantInputs, rejection, replicaStatus, replicationInputs, roleInputs, unconfigured, userInputs } from "./helpers";
+import type { TestLab, TestServer } from "../support/testServers";
+import {
+    type Drivers, findLeaks, grantInputs, rejection, replicaStatus, replicationInputs, roleInputs, unconfigured, useLab, userInputs,
+} from "./helpers";
 
 jest.setTimeout(120_000);
 
@@ -15,21 +16,18 @@ describeWithDocker(`Replication provider failures on ${TEST_IMAGE}`, () => {
     let source: TestServer;
     let replica: TestServer;
     let spare: TestServer;
-    let drivers: Awaited<ReturnType<typeof providerDrivers>>;
+    let drivers: Drivers;
 
     const REPL_USER = "repl";
     const REPL_PW = "Repl-pw-c0ffee42";
     const WRONG_PW = "Wrong-pw-deadbeef";
 
-    beforeAll(async () => {
-        [drivers, lab] = await Promise.all([
-            providerDrivers(),
-            TestLab.start("repl-fail", [
-                { name: "source", serverId: 11, hostPort: 23320 },
-                { name: "replica", serverId: 12, hostPort: 23321 },
-                { name: "spare", serverId: 13, hostPort: 23322 },
-            ]),
-        ]);
+    useLab("repl-fail", [
+        { name: "source", serverId: 11, hostPort: 23320 },
+        { name: "replica", serverId: 12, hostPort: 23321 },
+        { name: "spare", serverId: 13, hostPort: 23322 },
+    ], async (f) => {
+        ({ lab, drivers } = f);
         source = lab.server("source");
         replica = lab.server("replica");
         spare = lab.server("spare");
@@ -40,14 +38,7 @@ describeWithDocker(`Replication provider failures on ${TEST_IMAGE}`, () => {
         await lab.sql("source", "CREATE DATABASE shop");
         await lab.sql("source", "CREATE TABLE shop.orders (id INT PRIMARY KEY)");
         await lab.sql("source", "INSERT INTO shop.orders VALUES (1), (2), (3)");
-    }, 180_000);
-
-    afterAll(async () => {
-        if (!lab) return;
-        const runId = lab.runId;
-        await lab.cleanup();
-        expect(await objectsOfRun(runId)).toEqual({ containers: [], networks: [], volumes: [] });
-    }, 60_000);
+    });
 
     /** A replica's replication state and data, to show a failed create changed nothing. */
     async function snapshot(server: string) {

@@ -3,16 +3,18 @@
  * from their serialized `__provider` and driven as the engine drives them, against a live server.
  */
 import { describeWithDocker, TEST_IMAGE } from "../support/docker";
-import { CallRecord, providerDrivers } from "../support/providers";
-import { TestLab, TestServer, objectsOfRun, runSql } from "../support/testServers";
-import { databaseInputs, findLeaks, roleInputs, grantInputs, grantsOf, rejection, userExists, userInputs } from "./helpers";
+import type { CallRecord } from "../support/providers";
+import { TestLab, TestServer, runSql } from "../support/testServers";
+import {
+    type Drivers, databaseInputs, findLeaks, roleInputs, grantInputs, grantsOf, rejection, useLab, userExists, userInputs,
+} from "./helpers";
 
 jest.setTimeout(120_000);
 
 describeWithDocker(`SQL database, user and grant providers on ${TEST_IMAGE}`, () => {
     let lab: TestLab;
     let db: TestServer;
-    let drivers: Awaited<ReturnType<typeof providerDrivers>>;
+    let drivers: Drivers;
     /** Every password the file uses; none may show up outside secret fields. */
     const secrets: string[] = [];
 
@@ -21,23 +23,13 @@ describeWithDocker(`SQL database, user and grant providers on ${TEST_IMAGE}`, ()
     const REPL_PW = "Pw-repl-5d8f61";
     secrets.push(P1, P2, REPL_PW);
 
-    beforeAll(async () => {
-        [drivers, lab] = await Promise.all([
-            providerDrivers(),
-            TestLab.start("sql", [{ name: "db", serverId: 101, hostPort: 23300 }]),
-        ]);
+    useLab("sql", [{ name: "db", serverId: 101, hostPort: 23300 }], async (f) => {
+        ({ lab, drivers } = f);
         db = lab.server("db");
         secrets.push(lab.rootPassword);
         // Servers start read-only; the lab makes its source writable with ServerRole.
         await drivers.serverRole.create(roleInputs(lab, db, "source"));
-    }, 180_000);
-
-    afterAll(async () => {
-        if (!lab) return;
-        const runId = lab.runId;
-        await lab.cleanup();
-        expect(await objectsOfRun(runId)).toEqual({ containers: [], networks: [], volumes: [] });
-    }, 60_000);
+    });
 
     test("the resource classes mark every password field as a secret input and a secret output", async () => {
         const r = drivers.registrations;

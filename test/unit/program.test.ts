@@ -300,12 +300,15 @@ describe("read endpoint", () => {
         expect(upload.file).toBe("/usr/local/etc/haproxy/haproxy.cfg");
         const servers = upload.content.split("\n").filter((l) => l.trim().startsWith("server "));
         expect(servers).toEqual([
-            "    server mysql-replicas-dev-server-1 mysql-replicas-dev-server-1:3306 check  # container mysql-replicas-dev-server-1-id",
-            "    server mysql-replicas-dev-server-2 mysql-replicas-dev-server-2:3306 check  # container mysql-replicas-dev-server-2-id",
-            "    server mysql-replicas-dev-server-0 mysql-replicas-dev-server-0:3306 check backup  # container mysql-replicas-dev-server-0-id",
+            "    server mysql-replicas-dev-server-1 mysql-replicas-dev-server-1:3306 check",
+            "    server mysql-replicas-dev-server-2 mysql-replicas-dev-server-2:3306 check",
+            "    server mysql-replicas-dev-server-0 mysql-replicas-dev-server-0:3306 check backup",
         ]);
         expect(upload.content).toContain("option mysql-check user haproxy_check post-41");
-        expect(upload.content).not.toMatch(/^resolvers/m);
+        // Names are looked up again at run time, through Docker's DNS only.
+        expect(upload.content).toMatch(/^resolvers docker\n {4}nameserver docker 127\.0\.0\.11:53$/m);
+        expect(upload.content).toMatch(/default-server .*resolvers docker/);
+        expect(proxy.inputs.dns).toEqual(["127.0.0.1"]);
         for (const r of ofType(run, TYPES.replication)) expect(proxy.dependencies).toContain(r.urn);
         expect(run.outputs.readEndpoint).toBe("127.0.0.1:13399");
         // The check account: no password, no grant.
@@ -319,7 +322,7 @@ describe("read endpoint", () => {
         const proxy = ofType(run, TYPES.container).find((c) => c.name === "lab-read-container")!;
         const content = (proxy.inputs.uploads as { content: string }[])[0].content;
         expect(content.split("\n").filter((l) => l.trim().startsWith("server "))).toEqual([
-            "    server mysql-replicas-dev-server-0 mysql-replicas-dev-server-0:3306 check backup  # container mysql-replicas-dev-server-0-id",
+            "    server mysql-replicas-dev-server-0 mysql-replicas-dev-server-0:3306 check backup",
         ]);
     });
 

@@ -96,7 +96,7 @@ function diffKeys(olds: Props, news: Props, keys: readonly string[], sets: reado
 
 const CONTAINER_REPLACE = [
     "name", "hostname", "image", "command", "entrypoints", "envs", "labels", "ports", "volumes", "uploads",
-    "networksAdvanced", "user", "workingDir",
+    "networksAdvanced", "user", "workingDir", "dns",
 ] as const;
 const CONTAINER_IN_PLACE = [
     "restart", "maxRetryCount", "mustRun", "healthcheck", "wait", "waitTimeout", "destroyGraceSeconds", "removeVolumes", "start",
@@ -193,6 +193,7 @@ function containerCreateOptions(c: Props): Docker.ContainerCreateOptions {
             PortBindings: bindings,
             Binds: binds,
             RestartPolicy: { Name: String(c.restart), MaximumRetryCount: Number(c.maxRetryCount ?? 0) },
+            Dns: c.dns as string[] | undefined,
             // The provider creates on the default bridge, disconnects it and connects networksAdvanced;
             // creating on the first network directly ends in the same attachments.
             NetworkMode: nets.length > 0 ? String(nets[0].name) : undefined,

@@ -1,0 +1,258 @@
+/**
+ * The Docker side of the throwaway MariaDB servers the tests and scripts start with dockerode, without
+ * Pulumi: run labels, one server container started the way the program starts it (mysqld options,
+ * environment and health check from components/serverOptions.ts) on a network with a named volume and
+ * a port published on 127.0.0.1, waiting for health, and removing a run or what earlier runs left.
+ *
+ * Used by test/support/testServers.ts (label mysql-replicas.test=integration) and scripts/lib/dockerLab.ts
+ * (mysql-replicas.test=tools). Every object carries the kind's label and the run's, suite's and process's.
+ */
+import { randomBytes } from "node:crypto";
+import Docker from "dockerode";
+import { healthcheck, serverArgs, serverEnv } from "../../components/serverOptions";
+
+export const LABEL = "mysql-replicas.test";
+export const RUN_LABEL = "mysql-replicas.test.run";
+export const SUITE_LABEL = "mysql-replicas.test.suite";
+export const PID_LABEL = "mysql-replicas.test.pid";
+
+export const docker = new Docker();
+
+/** Which labs a run belongs to: the value of its LABEL, and how leftovers of that kind are told. */
+export interface RunKind {
+    /** LABEL's value, e.g. "integration" or "tools". */
+    readonly value: string;
+    /**
+     * Whether what a run of another suite in this same process left counts as a leftover (true where one
+     * process runs one suite after another and each removes its lab before the next starts).
+     */
+    readonly ownProcessIsStale: boolean;
+}
+
+/** A new run id: base-36 time and four hex digits. */
+export function newRunId(): string {
+    return `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+}
+
+export function checkSuite(suite: string): void {
+    if (!/^[a-z0-9-]+$/.test(suite)) throw new Error(`suite name ${suite} must be lower-case letters, digits and dashes`);
+}
+
+/** The labels of everything a run makes. */
+export function runLabels(kind: RunKind, runId: string, suite: string): Record<string, string> {
+    return { [LABEL]: kind.value, [RUN_LABEL]: runId, [SUITE_LABEL]: suite, [PID_LABEL]: String(process.pid) };
+}
+
+export function processAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/** A catch handler that rethrows unless Docker answered with one of `statuses`. */
+function ignoreStatus(...statuses: number[]): (err: unknown) => void {
+    return (err) => {
+        if (!statuses.includes((err as { statusCode?: number }).statusCode as number)) throw err;
+    };
+}
+
+/** The object is gone already, or being removed. */
+export const ignoreMissing = ignoreStatus(404, 409);
+/** The container was in that state already (start of a running one, stop of a stopped one). */
+export const ignoreNotModified = ignoreStatus(304);
+/** Either of the two. */
+export const ignoreGone = ignoreStatus(404, 409, 304);
+
+/**
+ * Removes containers, networks and volumes of `kind` that earlier runs left: those of the same suite,
+ * and those of any run whose process is gone. A run of another suite that is still going is left alone.
+ */
+export async function removeLeftovers(kind: RunKind, suite: string): Promise<void> {
+    const filters = JSON.stringify({ label: [`${LABEL}=${kind.value}`] });
+    const stale = (l: Record<string, string> | undefined) => {
+        if (!l) return false;
+        if (l[SUITE_LABEL] === suite) return true;
+        const pid = Number(l[PID_LABEL]);
+        return !Number.isInteger(pid) || (kind.ownProcessIsStale && pid === process.pid) || !processAlive(pid);
+    };
+    const containers = await docker.listContainers({ all: true, filters });
+    await Promise.all(containers.filter((c) => stale(c.Labels))
+        .map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreMissing)));
+    const networks = await docker.listNetworks({ filters });
+    await Promise.all(networks.filter((n) => stale(n.Labels)).map((n) => docker.getNetwork(n.Id).remove().catch(ignoreMissing)));
+    const { Volumes } = await docker.listVolumes({ filters });
+    await Promise.all((Volumes ?? []).filter((v) => stale(v.Labels as Record<string, string>))
+        .map((v) => docker.getVolume(v.Name).remove().catch(ignoreMissing)));
+}
+
+/** What a run made, by name, for assertions about cleanup. */
+export interface LabObjects {
+    readonly containers: string[];
+    readonly volumes: string[];
+    readonly networks: string[];
+}
+
+/** Lists the Docker objects carrying a run's label. */
+export async function objectsOfRun(runId: string): Promise<LabObjects> {
+    const filters = JSON.stringify({ label: [`${RUN_LABEL}=${runId}`] });
+    const [containers, networks, volumes] = await Promise.all([
+        docker.listContainers({ all: true, filters }),
+        docker.listNetworks({ filters }),
+        docker.listVolumes({ filters }),
+    ]);
+    return {
+        containers: containers.map((c) => c.Names[0]?.replace(/^\//, "") ?? c.Id),
+        networks: networks.map((n) => n.Name),
+        volumes: (volumes.Volumes ?? []).map((v) => v.Name),
+    };
+}
+
+/** Removes every container, volume and network of a run; safe to call more than once. */
+export async function removeRun(runId: string): Promise<void> {
+    const filters = JSON.stringify({ label: [`${RUN_LABEL}=${runId}`] });
+    const errors: string[] = [];
+    const attempt = (p: Promise<unknown>) => p.catch((e) => {
+        try {
+            ignoreMissing(e);
+        } catch (err) {
+            errors.push(err instanceof Error ? err.message : String(err));
+        }
+    });
+    const containers = await docker.listContainers({ all: true, filters });
+    await Promise.all(containers.map((c) => attempt(docker.getContainer(c.Id).remove({ force: true, v: true }))));
+    const { Volumes } = await docker.listVolumes({ filters });
+    await Promise.all((Volumes ?? []).map((v) => attempt(docker.getVolume(v.Name).remove())));
+    const networks = await docker.listNetworks({ filters });
+    await Promise.all(networks.map((n) => attempt(docker.getNetwork(n.Id).remove())));
+    if (errors.length > 0) throw new Error(`cleanup of run ${runId} failed: ${errors.join("; ")}`);
+}
+
+/**
+ * One run's labels and cleanup; the labs extend it. `launch` is how a lab starts: leftovers of its kind
+ * and suite removed first, then `build`, and on failure everything of the run removed before rethrowing.
+ */
+export class LabRun {
+    readonly runId = newRunId();
+
+    protected constructor(readonly kind: RunKind, readonly suite: string) {
+        checkSuite(suite);
+    }
+
+    protected static async launch<T extends LabRun>(lab: T, build: () => Promise<void>): Promise<T> {
+        await removeLeftovers(lab.kind, lab.suite);
+        try {
+            await build();
+            return lab;
+        } catch (err) {
+            await lab.cleanup().catch(() => undefined);
+            throw err;
+        }
+    }
+
+    labels(): Record<string, string> {
+        return runLabels(this.kind, this.runId, this.suite);
+    }
+
+    /** Removes every container, volume and network of this run; safe to call more than once, also after a failed start. */
+    cleanup(): Promise<void> {
+        return removeRun(this.runId);
+    }
+}
+
+/** A bridge network for a run's servers, which reach each other by container name on it. */
+export async function createNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    await docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: labels });
+}
+
+function nanos(duration: string): number {
+    const m = /^(\d+)s$/.exec(duration);
+    if (!m) throw new Error(`unexpected duration ${duration}`);
+    return Number(m[1]) * 1e9;
+}
+
+/** The named volume a server's datadir lives on. */
+export function dataVolume(containerName: string): string {
+    return `${containerName}-data`;
+}
+
+export interface ServerContainerSpec {
+    /** Container name and host name: what other containers on the network reach it by. */
+    readonly name: string;
+    readonly image: string;
+    readonly serverId: number;
+    readonly rootPassword: string;
+    readonly network: string;
+    /** Host port on 127.0.0.1 that 3306 is published on. */
+    readonly hostPort: number;
+    /** On the volume and the container; the container may carry more in `containerLabels`. */
+    readonly labels: Record<string, string>;
+    readonly containerLabels?: Record<string, string>;
+}
+
+/**
+ * Creates the server's volume (dataVolume(name)) and its container, not yet started, with the program's
+ * mysqld options, environment and health check; returns the container id.
+ */
+export async function createServerContainer(spec: ServerContainerSpec): Promise<string> {
+    const volume = dataVolume(spec.name);
+    await docker.createVolume({ Name: volume, Labels: spec.labels });
+    const hc = healthcheck("mariadb");
+    const container = await docker.createContainer({
+        name: spec.name,
+        Hostname: spec.name,
+        Image: spec.image,
+        Cmd: serverArgs("mariadb", "10.11", spec.serverId),
+        Env: serverEnv("mariadb", spec.rootPassword),
+        Labels: { ...spec.labels, ...spec.containerLabels },
+        ExposedPorts: { "3306/tcp": {} },
+        Healthcheck: {
+            Test: hc.tests, Interval: nanos(hc.interval), Timeout: nanos(hc.timeout), StartPeriod: nanos(hc.startPeriod), Retries: hc.retries,
+        },
+        StopTimeout: 30,
+        HostConfig: {
+            NetworkMode: spec.network,
+            PortBindings: { "3306/tcp": [{ HostIp: "127.0.0.1", HostPort: String(spec.hostPort) }] },
+            Mounts: [{ Type: "volume", Source: volume, Target: "/var/lib/mysql" }],
+        },
+    });
+    return container.id;
+}
+
+/** The last `lines` lines of a container's output (or the error reading it gave). */
+export async function containerLogs(id: string, lines = 30): Promise<string> {
+    const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines }).catch((e) => Buffer.from(String(e)));
+    // Strip the 8-byte multiplexing headers.
+    return (buf as Buffer).toString("utf8").replace(/[\x00-\x08]/g, "");
+}
+
+/**
+ * Waits (bounded) until a container is healthy; fails early when it exits or turns unhealthy. `name`
+ * is what the error calls it.
+ */
+export async function waitHealthy(id: string, name: string, timeoutMs: number): Promise<void> {
+    const container = docker.getContainer(id);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const info = await container.inspect();
+        const health = info.State.Health?.Status;
+        if (health === "healthy") return;
+        if (!info.State.Running || health === "unhealthy") {
+            throw new Error(`server ${name} ${info.State.Running ? "is unhealthy" : `exited (${info.State.ExitCode})`}; ` +
+                `log tail:\n${await containerLogs(id)}`);
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`server ${name} was not healthy within ${timeoutMs / 1000} s (health: ${health}); ` +
+                `log tail:\n${await containerLogs(id)}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+}
+
+/** Starts a created (or stopped) server container and waits until it is healthy. */
+export async function startHealthy(id: string, name: string, timeoutMs: number): Promise<void> {
+    await docker.getContainer(id).start().catch(ignoreNotModified);
+    await waitHealthy(id, name, timeoutMs);
+}
