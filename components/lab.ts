@@ -156,7 +156,7 @@ export class MysqlLab extends pulumi.ComponentResource {
 
         this.registerOutputs({
             network: this.network, servers: this.servers, accounts: this.accounts,
-            replications: this.replications, roles: this.roles, passwords: this.passwords, readEndpoint: this.readEndpoint,
+            replications: this.replications, roles: this.roles, readEndpoint: this.readEndpoint,
         });
     }
 
