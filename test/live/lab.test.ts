@@ -3,18 +3,16 @@
  * Docker engine through liveStack (the Automation API where a pulumi CLI exists, else the mock
  * runtime with real Docker hooks). The scenarios share one stack and run in order.
  */
-import * as crypto from "node:crypto";
 import Docker from "dockerode";
 import { TEST_IMAGE, describeWithDocker, imageExists } from "../support/docker";
 import { labelledObjects, liveStack, removeLabelled } from "../support/liveStack";
-import { Endpoint, insertRows, onPort, parseUrl, replicaStatus, rows, waitFor, withConn } from "../support/live/labClient";
+import { Endpoint, insertRows, onPort, parseUrl, replicaStatus, rows, PROXY_IMAGE, testLabConfig, waitFor, withConn } from "../support/live/labClient";
 
 jest.setTimeout(300_000);
 
 const STACK = "livetest-lab";
 const BASE_PORT = 33300;
 const READ_PORT = 33399;
-const PROXY_IMAGE = "mysql-replicas/haproxy:2.6";
 /** The read endpoint (HAProxy) is part of the lab; LIVE_READ_ENDPOINT=false leaves it out. */
 const READ_ENDPOINT = process.env.LIVE_READ_ENDPOINT !== "false";
 const PREFIX = `mysql-replicas-${STACK}`;
@@ -22,15 +20,8 @@ const REPLICATION = "pulumi-nodejs:dynamic/replication:Replication";
 
 describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
     const docker = new Docker();
-    const rootPassword = `Root${crypto.randomBytes(12).toString("hex")}`;
-    const stack = liveStack({
-        stack: STACK,
-        config: {
-            image: TEST_IMAGE, flavor: "auto", pullImage: false, readEndpoint: READ_ENDPOINT, proxyImage: PROXY_IMAGE,
-            basePort: BASE_PORT, readEndpointPort: READ_PORT,
-            rootPassword: { value: rootPassword, secret: true },
-        },
-    });
+    const { config, rootPassword } = testLabConfig({ basePort: BASE_PORT, readEndpointPort: READ_PORT, readEndpoint: READ_ENDPOINT });
+    const stack = liveStack({ stack: STACK, config });
     let outputs: Record<string, any> = {};
     const root = (index: number): Endpoint => ({ host: "127.0.0.1", port: BASE_PORT + index, user: "root", password: rootPassword, database: "app" });
     const app = () => parseUrl(outputs.appConnectionString);

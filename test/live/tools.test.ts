@@ -5,14 +5,13 @@
  * from a JSON file, as `pulumi stack output --json --show-secrets` prints them. The scenarios share one
  * stack and run in order. Ports 33400 (source), 33401-33403 (replicas) and 33499 (read endpoint).
  */
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { TEST_IMAGE, describeWithDocker, imageExists } from "../support/docker";
 import { labelledObjects, liveStack, removeLabelled, StackOutputs } from "../support/liveStack";
-import { Endpoint, parseUrl, replicaStatus, rows, waitFor, withConn } from "../support/live/labClient";
+import { Endpoint, parseUrl, replicaStatus, rows, PROXY_IMAGE, testLabConfig, waitFor, withConn } from "../support/live/labClient";
 import { readEndpointLogin, runTool, serverIds, settle, timedServerId, writeOutputsFile } from "../support/live/tools";
 
 jest.setTimeout(300_000);
@@ -20,22 +19,14 @@ jest.setTimeout(300_000);
 const STACK = "livetools";
 const BASE_PORT = 33400;
 const READ_PORT = 33499;
-const PROXY_IMAGE = "mysql-replicas/haproxy:2.6";
 const PREFIX = `mysql-replicas-${STACK}`;
 /** Fresh connections per spread check: 10 per replica with 3 replicas. */
 const PROBES = 30;
 
 describeWithDocker("live: the read endpoint and the tools on the lab index.ts builds (issue 6 tests)", () => {
     const docker = new Docker();
-    const rootPassword = `Root${crypto.randomBytes(12).toString("hex")}`;
-    const stack = liveStack({
-        stack: STACK,
-        config: {
-            image: TEST_IMAGE, flavor: "auto", pullImage: false, readEndpoint: true, proxyImage: PROXY_IMAGE,
-            basePort: BASE_PORT, readEndpointPort: READ_PORT,
-            rootPassword: { value: rootPassword, secret: true },
-        },
-    });
+    const { config, rootPassword } = testLabConfig({ basePort: BASE_PORT, readEndpointPort: READ_PORT });
+    const stack = liveStack({ stack: STACK, config });
     let dir = "";
     let outputsFile = "";
     let outputs: StackOutputs = {};

@@ -92,6 +92,21 @@ function diffKeys(olds: Props, news: Props, keys: readonly string[], sets: reado
     return keys.filter((k) => (sets.includes(k) ? !sameSet(olds[k], news[k]) : !deepEqual(olds[k], news[k])));
 }
 
+/** Removes a Docker object, retrying for up to 30 s while `busy(err)` says it is still in use; gone is fine. */
+async function removeWhenFree(remove: () => Promise<unknown>, busy: (err: unknown) => boolean): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+        try {
+            await remove();
+            return;
+        } catch (err) {
+            if (statusOf(err) === 404) return;
+            if (!busy(err) || Date.now() > deadline) throw err;
+            await sleep(500);
+        }
+    }
+}
+
 // ------------------------------------------------------------------ container
 
 const CONTAINER_REPLACE = [
@@ -354,18 +369,8 @@ export const networkHandler: Handler = {
         return { ...oldOutputs, ...news };
     },
     async delete(id, _inputs, _outputs, ctx) {
-        const deadline = Date.now() + 30_000;
-        for (;;) {
-            try {
-                await ctx.docker.getNetwork(id).remove();
-                return;
-            } catch (err) {
-                if (statusOf(err) === 404) return;
-                // Endpoints of containers being removed linger for a moment.
-                if (!/active endpoints/.test(String((err as Error).message)) || Date.now() > deadline) throw err;
-                await sleep(500);
-            }
-        }
+        // Endpoints of containers being removed linger for a moment.
+        await removeWhenFree(() => ctx.docker.getNetwork(id).remove(), (err) => /active endpoints/.test(String((err as Error).message)));
     },
     async read(id, _inputs, outputs, ctx) {
         try {
@@ -407,18 +412,8 @@ export const volumeHandler: Handler = {
         return { ...oldOutputs, ...news };
     },
     async delete(id, _inputs, _outputs, ctx) {
-        const deadline = Date.now() + 30_000;
-        for (;;) {
-            try {
-                await ctx.docker.getVolume(id).remove();
-                return;
-            } catch (err) {
-                if (statusOf(err) === 404) return;
-                // The provider waits for a volume still in use by a container being removed.
-                if (statusOf(err) !== 409 || Date.now() > deadline) throw err;
-                await sleep(500);
-            }
-        }
+        // The provider waits for a volume still in use by a container being removed.
+        await removeWhenFree(() => ctx.docker.getVolume(id).remove(), (err) => statusOf(err) === 409);
     },
     async read(id, _inputs, outputs, ctx) {
         try {

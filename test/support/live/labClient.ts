@@ -1,5 +1,7 @@
 /** SQL against a running lab, for live tests and the benchmark: connections from the stack's mysql:// outputs. */
 import type { Connection } from "mysql2/promise";
+import { randomBytes } from "node:crypto";
+import { TEST_IMAGE } from "../docker";
 
 export interface Endpoint {
     readonly host: string;
@@ -102,3 +104,25 @@ export async function insertRows(c: Connection, table: string, count: number, fi
         await c.query(`INSERT INTO ${table} (id, payload) VALUES ?`, [values]);
     }
 }
+
+/** The local HAProxy image the test bed builds. */
+export const PROXY_IMAGE = "mysql-replicas/haproxy:2.6";
+
+/**
+ * Stack config for a lab on the test bed's images (MariaDB, nothing pulled) with a random root
+ * password, which the tests use to reach the servers as root.
+ */
+export function testLabConfig(o: { basePort: number; readEndpointPort: number; readEndpoint?: boolean }):
+    { config: Record<string, string | number | boolean | { value: string; secret: boolean }>; rootPassword: string } {
+    const rootPassword = `Root${randomBytes(12).toString("hex")}`;
+    return {
+        rootPassword,
+        config: {
+            image: TEST_IMAGE, flavor: "auto", pullImage: false,
+            readEndpoint: o.readEndpoint ?? true, proxyImage: PROXY_IMAGE,
+            basePort: o.basePort, readEndpointPort: o.readEndpointPort,
+            rootPassword: { value: rootPassword, secret: true },
+        },
+    };
+}
+
