@@ -5,7 +5,7 @@
  */
 import Docker from "dockerode";
 import { TEST_IMAGE, describeWithDocker, imageExists } from "../support/docker";
-import { labelledObjects, liveStack, removeLabelled } from "../support/liveStack";
+import { forgetStack, labelledObjects, liveStack, tearDownStack } from "../support/liveStack";
 import { Endpoint, insertRows, onPort, parseUrl, replicaStatus, rows, PROXY_IMAGE, testLabConfig, waitFor, withConn } from "../support/live/labClient";
 
 jest.setTimeout(300_000);
@@ -68,19 +68,11 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
             if (!imageExists(image)) throw new Error(`${image} is not on the Docker host: run \`bash scripts/testbed.sh\``);
         }
         // A run that crashed may have left objects and state behind: start clean.
-        await removeLabelled(STACK);
-        await stack.remove();
+        await forgetStack(stack);
     });
 
     afterAll(async () => {
-        try {
-            await stack.destroy();
-        } catch (err) {
-            process.stderr.write(`live cleanup: destroy failed (${(err as Error).message.split("\n")[0]}); removing labelled objects\n`);
-        } finally {
-            await removeLabelled(STACK);
-            await stack.remove();
-        }
+        await tearDownStack(stack);
     });
 
     test("preview of the new stack plans creates only and touches nothing", async () => {

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { TEST_IMAGE, describeWithDocker, imageExists } from "../support/docker";
-import { labelledObjects, liveStack, removeLabelled, StackOutputs } from "../support/liveStack";
+import { forgetStack, labelledObjects, liveStack, StackOutputs, tearDownStack } from "../support/liveStack";
 import { Endpoint, parseUrl, replicaStatus, rows, PROXY_IMAGE, testLabConfig, waitFor, withConn } from "../support/live/labClient";
 import { readEndpointLogin, runTool, serverIds, settle, timedServerId, writeOutputsFile } from "../support/live/tools";
 
@@ -66,20 +66,15 @@ describeWithDocker("live: the read endpoint and the tools on the lab index.ts bu
             if (!imageExists(image)) throw new Error(`${image} is not on the Docker host: run \`bash scripts/testbed.sh\``);
         }
         // A run that crashed may have left objects and state behind: start clean.
-        await removeLabelled(STACK);
-        await stack.remove();
+        await forgetStack(stack);
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "livetools-"));
         outputsFile = path.join(dir, "outputs.json");
     });
 
     afterAll(async () => {
         try {
-            await stack.destroy();
-        } catch (err) {
-            process.stderr.write(`live cleanup: destroy failed (${(err as Error).message.split("\n")[0]}); removing labelled objects\n`);
+            await tearDownStack(stack);
         } finally {
-            await removeLabelled(STACK);
-            await stack.remove();
             if (dir) fs.rmSync(dir, { recursive: true, force: true });
         }
         expect(await labelledObjects(STACK)).toEqual({ containers: [], volumes: [], networks: [] });

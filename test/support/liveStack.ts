@@ -518,3 +518,20 @@ export async function removeLabelled(stack: string, docker = new Docker()): Prom
     await Promise.all(networks.map((n) => docker.getNetwork(n).remove().catch(ignoreGone)));
     await Promise.all(volumes.map((v) => docker.getVolume(v).remove().catch(ignoreGone)));
 }
+
+/** Removes whatever a test stack left (objects labelled with it, its state): a crashed run's, or this run's at the end. */
+export async function forgetStack(stack: LiveStack): Promise<void> {
+    await removeLabelled(stack.name);
+    await stack.remove();
+}
+
+/** Ends a test stack: destroy it, and whatever a failed destroy left is removed anyway. */
+export async function tearDownStack(stack: LiveStack): Promise<void> {
+    try {
+        await stack.destroy();
+    } catch (err) {
+        process.stderr.write(`live cleanup: destroy failed (${(err as Error).message.split("\n")[0]}); removing labelled objects\n`);
+    } finally {
+        await forgetStack(stack);
+    }
+}

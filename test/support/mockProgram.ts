@@ -69,7 +69,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
             newResource: (args) => ({ id: mockId(args), state: mockState(args) }),
             call: (args) => mockCall(args),
         }, PROJECT, stack, opts.preview ?? false);
-        recordRegistrations(pulumi, registrations);
+        recordRegistrations(registrations);
         const all: Record<string, string> = {};
         for (const [k, v] of Object.entries(opts.config ?? {})) all[`${PROJECT}:${k}`] = v;
         for (const [k, v] of Object.entries(opts.secrets ?? {})) all[`${PROJECT}:${k}`] = v;
@@ -118,7 +118,11 @@ async function settle(registrations: Registration[]): Promise<void> {
     }
 }
 
-function recordRegistrations(pulumi: typeof import("@pulumi/pulumi"), out: Registration[]): void {
+/**
+ * Records every registration the mock monitor receives, options included. Call it inside the same
+ * module registry (jest.isolateModules) as the setMocks it follows.
+ */
+export function recordRegistrations(out: Registration[]): void {
     const settings = require("@pulumi/pulumi/runtime/settings");
     const rpc = require("@pulumi/pulumi/runtime/rpc");
     const monitor = settings.getMonitor();
@@ -145,7 +149,6 @@ function recordRegistrations(pulumi: typeof import("@pulumi/pulumi"), out: Regis
             callback(err, res);
         });
     };
-    void pulumi;
 }
 
 function mockId(args: { type: string; name: string; inputs: any }): string {

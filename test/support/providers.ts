@@ -6,6 +6,7 @@
  */
 import type { LoadedProvider } from "./serializedProvider";
 import { loadSerializedProvider } from "./serializedProvider";
+import { Registration, recordRegistrations } from "./mockProgram";
 
 export type ProviderKind = "replication" | "serverRole" | "database" | "user" | "grant";
 
@@ -77,28 +78,17 @@ async function capture(): Promise<SerializedProviders> {
 }
 
 async function captureWithoutJestGlobals(): Promise<SerializedProviders> {
-    const inputs = new Map<string, Record<string, unknown>>();
-    const requests = new Map<string, { type: string; additionalSecretOutputs: string[] }>();
+    const registrations: Registration[] = [];
     const declared: Promise<unknown>[] = [];
 
     jest.isolateModules(() => {
         const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
         pulumi.runtime.setMocks({
-            newResource: (args) => {
-                inputs.set(args.name, args.inputs);
-                return { id: `${args.name}-id`, state: args.inputs };
-            },
+            newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
             call: (args) => { throw new Error(`unexpected call ${args.token}`); },
         }, "mysql-replicas", "integration", false);
-
-        // The mocks hide resource options; wrap the monitor to see additionalSecretOutputs.
-        const settings = require("@pulumi/pulumi/runtime/settings");
-        const monitor = settings.getMonitor();
-        const original = monitor.registerResource.bind(monitor);
-        monitor.registerResource = (req: any, callback: (err: unknown, res: unknown) => void) => {
-            requests.set(req.getName(), { type: req.getType(), additionalSecretOutputs: req.getAdditionalsecretoutputsList() });
-            original(req, callback);
-        };
+        // The mocks hide resource options; the recorder sees additionalSecretOutputs too.
+        recordRegistrations(registrations);
 
         const { Replication } = require("../../components/replication/replication") as typeof import("../../components/replication/replication");
         const { ServerRole } = require("../../components/replication/serverRole") as typeof import("../../components/replication/serverRole");
@@ -119,16 +109,16 @@ async function captureWithoutJestGlobals(): Promise<SerializedProviders> {
     });
     await Promise.all(declared);
 
-    const registrations = {} as Record<ProviderKind, ClassRegistration>;
+    const byKind = {} as Record<ProviderKind, ClassRegistration>;
     const loaded = {} as Record<ProviderKind, LoadedProvider>;
     for (const kind of ["replication", "serverRole", "database", "user", "grant"] as const) {
-        const props = inputs.get(kind);
-        const request = requests.get(kind);
-        if (!props || !request) throw new Error(`the ${kind} resource was never registered under mocks`);
+        const request = registrations.find((r) => r.name === kind);
+        if (!request) throw new Error(`the ${kind} resource was never registered under mocks`);
+        const props = request.inputs;
         const raw = props[PROVIDER_KEY];
         const providerText = isSecretWrapper(raw) ? raw.value : raw;
         if (typeof providerText !== "string") throw new Error(`the ${kind} resource carries no ${PROVIDER_KEY} text`);
-        registrations[kind] = {
+        byKind[kind] = {
             type: request.type,
             providerText,
             providerIsSecret: isSecretWrapper(raw),
@@ -138,7 +128,7 @@ async function captureWithoutJestGlobals(): Promise<SerializedProviders> {
         };
         loaded[kind] = loadSerializedProvider(providerText);
     }
-    return { ...loaded, registrations };
+    return { ...loaded, registrations: byKind };
 }
 
 // ---------------------------------------------------------------- driver
