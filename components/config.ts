@@ -1,5 +1,6 @@
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
+import { SYSTEM_SCHEMAS } from "./replication/sql";
 
 /** The server family an image belongs to; it decides server options and SQL dialect. */
 export type Flavor = "mysql" | "mariadb";
@@ -165,8 +166,6 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
 /** Secret config keys; each is generated with @pulumi/random when unset. */
 export const PASSWORD_KEYS = ["rootPassword", "replicationPassword", "appPassword", "readonlyPassword"] as const;
 export type PasswordKey = (typeof PASSWORD_KEYS)[number];
-
-const SYSTEM_SCHEMAS = ["mysql", "sys", "information_schema", "performance_schema"];
 
 /** "mariadb" when the image's repository name says so, "mysql" for mysql/percona, else undefined. */
 export function inferFlavor(image: string): Flavor | undefined {

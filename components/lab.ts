@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AccountKey, LabAccounts } from "./accounts";
-import type { LabSettings, PasswordKey } from "./config";
+import { LabSettings, PASSWORD_KEYS, PasswordKey } from "./config";
 import { MysqlServer } from "./mysqlServer";
 import { CHECK_USER, ReadEndpoint, haproxyConfig } from "./readEndpoint";
 import { Replication } from "./replication/replication";
@@ -52,7 +52,7 @@ export class MysqlLab extends pulumi.ComponentResource {
         const labelsList = Object.entries(args.labels).map(([label, value]) => ({ label, value }));
 
         this.passwords = {} as Record<PasswordKey, pulumi.Output<string>>;
-        for (const key of ["rootPassword", "replicationPassword", "appPassword", "readonlyPassword"] as const) {
+        for (const key of PASSWORD_KEYS) {
             const given = args.passwords?.[key];
             this.passwords[key] = given !== undefined
                 ? pulumi.secret(given)
