@@ -1,10 +1,18 @@
 /** Three suites: unit (mocks, no Docker), integration (providers on live servers), live (index.ts on Docker). */
+const os = require("node:os");
+const path = require("node:path");
+
+// Where skipped Docker suites are noted (test/support/docker.ts) for the skip reporter; set here, in
+// jest's main process, so that every test worker inherits it.
+process.env.LAB_SKIP_FILE ??= path.join(os.tmpdir(), `mysql-replicas-skipped-${process.pid}.txt`);
+
 const base = {
     preset: "ts-jest",
     testEnvironment: "node",
     transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: { warnOnly: false } }] },
 };
 module.exports = {
+    reporters: ["default", "<rootDir>/test/support/skipReporter.js"],
     projects: [
         { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
         { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },

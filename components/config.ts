@@ -1,9 +1,11 @@
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
-import { SYSTEM_SCHEMAS } from "./replication/sql";
+import { imageTagVersion, inferFlavor } from "./imageName";
+import { type Flavor, SYSTEM_SCHEMAS } from "./replication/sql";
 
+export { imageTagVersion, inferFlavor } from "./imageName";
 /** The server family an image belongs to; it decides server options and SQL dialect. */
-export type Flavor = "mysql" | "mariadb";
+export type { Flavor } from "./replication/sql";
 
 /** What a server does in the lab. Roles are data, never part of a container. */
 export type Role = "source" | "replica";
@@ -166,28 +168,6 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
 /** Secret config keys; each is generated with @pulumi/random when unset. */
 export const PASSWORD_KEYS = ["rootPassword", "replicationPassword", "appPassword", "readonlyPassword"] as const;
 export type PasswordKey = (typeof PASSWORD_KEYS)[number];
-
-/** "mariadb" when the image's repository name says so, "mysql" for mysql/percona, else undefined. */
-export function inferFlavor(image: string): Flavor | undefined {
-    const repo = imageRepository(image).split("/").pop() ?? "";
-    if (repo.includes("mariadb")) return "mariadb";
-    if (repo.includes("mysql") || repo.includes("percona")) return "mysql";
-    return undefined;
-}
-
-/** The numeric version in an image tag (`mysql:8.0.22-debian` gives "8.0.22"), if there is one. */
-export function imageTagVersion(image: string): string | undefined {
-    const withoutDigest = image.split("@")[0];
-    const tag = withoutDigest.slice(imageRepository(image).length + 1);
-    return /^(\d+(?:\.\d+){0,2})/.exec(tag)?.[1];
-}
-
-function imageRepository(image: string): string {
-    const withoutDigest = image.split("@")[0];
-    const lastSlash = withoutDigest.lastIndexOf("/");
-    const colon = withoutDigest.indexOf(":", lastSlash + 1);
-    return colon === -1 ? withoutDigest : withoutDigest.slice(0, colon);
-}
 
 /** Reads and validates the stack's config. The only place that reads config. */
 export function loadConfig(): LabSettings & { passwords: Partial<Record<PasswordKey, pulumi.Output<string>>> } {

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { AccountKey, LabAccounts } from "./accounts";
 import { LabSettings, PASSWORD_KEYS, PasswordKey } from "./config";
 import { MysqlServer } from "./mysqlServer";
-import { CHECK_USER, ReadEndpoint, haproxyConfig } from "./readEndpoint";
+import { CHECK_USER, ReadEndpoint, checkAuthPlugin, haproxyConfig } from "./readEndpoint";
 import { Replication } from "./replication/replication";
 import { ServerRole } from "./replication/serverRole";
 
@@ -148,7 +148,11 @@ export class MysqlLab extends pulumi.ComponentResource {
                 networkName: this.network.name,
                 bindAddress: s.bindAddress,
                 hostPort: s.readEndpointPort,
-                config: haproxyConfig({ readers: this.replicas.map((r) => r.internalHost), fallback: this.source.internalHost }),
+                config: haproxyConfig({
+                    readers: this.replicas.map((r) => r.internalHost),
+                    fallback: this.source.internalHost,
+                    checkPlugin: checkAuthPlugin(s.flavor, s.imageVersion),
+                }),
                 labels: args.labels,
                 after: [...this.roles, ...this.replications, ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
             }, { parent: this });

@@ -1,8 +1,73 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { Flavor } from "./config";
 
 /** The account HAProxy logs in as to check a server: no password, no privileges. */
 export const CHECK_USER = "haproxy_check";
+
+/** The authentication plugins a passwordless check account can use, by server default. */
+export type CheckAuthPlugin = "caching_sha2_password" | "mysql_native_password";
+
+/**
+ * The plugin the server gives a new account by default, which the check account gets: MySQL 8.0+
+ * uses caching_sha2_password (the only one left in 9.x), MySQL 5.7 and MariaDB mysql_native_password.
+ * `imageVersion` is the image tag's version; undefined ("latest") means a current MySQL.
+ */
+export function checkAuthPlugin(flavor: Flavor, imageVersion: string | undefined): CheckAuthPlugin {
+    if (flavor === "mariadb") return "mysql_native_password";
+    const major = imageVersion === undefined ? NaN : Number(imageVersion.split(".")[0]);
+    return major < 8 ? "mysql_native_password" : "caching_sha2_password";
+}
+
+/**
+ * The MySQL protocol's HandshakeResponse41 for `user` with an empty password, as hex: what a client
+ * library sends after the server's greeting. It names the account's authentication plugin (the
+ * CLIENT_PLUGIN_AUTH capability), so a caching_sha2_password server accepts it; HAProxy's own
+ * `option mysql-check` leaves that capability out, and such servers refuse it with error 1251.
+ * An empty password needs no scramble: the same bytes log in whatever the greeting's challenge.
+ */
+export function checkLoginPacket(user: string, plugin: CheckAuthPlugin): string {
+    if (!/^[A-Za-z0-9_]{1,32}$/.test(user)) throw new Error(`check user ${JSON.stringify(user)} is not allowed; expected 1 to 32 letters, digits or _`);
+    const CLIENT_LONG_PASSWORD = 0x1;
+    const CLIENT_PROTOCOL_41 = 0x200;
+    const CLIENT_SECURE_CONNECTION = 0x8000;
+    const CLIENT_PLUGIN_AUTH = 0x80000;
+    const flags = Buffer.alloc(4);
+    flags.writeUInt32LE(CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH);
+    const maxPacket = Buffer.alloc(4);
+    maxPacket.writeUInt32LE(16 * 1024 * 1024);
+    const payload = Buffer.concat([
+        flags,
+        maxPacket,
+        Buffer.from([0x21]), // utf8_general_ci
+        Buffer.alloc(23), // reserved
+        Buffer.from(`${user}\0`, "ascii"),
+        Buffer.from([0]), // auth response length: empty password
+        Buffer.from(`${plugin}\0`, "ascii"),
+    ]);
+    const header = Buffer.alloc(4);
+    header.writeUIntLE(payload.length, 0, 3);
+    header[3] = 1; // sequence id: the reply to the greeting (0)
+    return Buffer.concat([header, payload]).toString("hex");
+}
+
+/**
+ * HAProxy tcp-check rules that log in as `user` and quit, as a client would. Responses are matched
+ * as hex: each packet starts with a 3-byte length and a sequence id.
+ */
+export function mysqlLoginCheck(user: string, plugin: CheckAuthPlugin): string[] {
+    return [
+        "option tcp-check",
+        "tcp-check connect",
+        // The greeting: sequence 0, protocol version 10.
+        "tcp-check expect rbinary ^.{6}000A comment greeting",
+        `tcp-check send-binary ${checkLoginPacket(user, plugin)} comment login`,
+        // OK (0x00) as sequence 2; an error (0xFF) or an auth switch (0xFE) fails the check.
+        "tcp-check expect rbinary ^.{6}0200 comment logged-in",
+        // COM_QUIT, so the server counts a clean disconnect rather than an aborted client.
+        "tcp-check send-binary 0100000001 comment quit",
+    ];
+}
 
 /** Where the official haproxy image reads its configuration. */
 export const HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg";
@@ -12,6 +77,8 @@ export interface HaproxyConfigArgs {
     readonly readers: readonly string[];
     /** Container name of the source: the backup used only when no reader is up (e.g. with 0 replicas). */
     readonly fallback: string;
+    /** The check account's authentication plugin (see checkAuthPlugin). */
+    readonly checkPlugin: CheckAuthPlugin;
 }
 
 /**
@@ -56,9 +123,10 @@ export function haproxyConfig(args: HaproxyConfigArgs): string {
         // A connect that fails in the seconds before a dead server is marked down goes to another one.
         "    retries 2",
         "    option redispatch",
-        // mysql-check logs in as a passwordless user: a bare TCP check counts as a failed handshake,
-        // and the server blocks a host after max_connect_errors of those.
-        `    option mysql-check user ${CHECK_USER} post-41`,
+        // Each check logs in as a passwordless user without privileges and quits: a bare TCP check
+        // would count as a failed handshake (and, with a host cache, get the proxy blocked after
+        // max_connect_errors; the servers run without one).
+        ...mysqlLoginCheck(CHECK_USER, args.checkPlugin).map((line) => `    ${line}`),
         // A down server is skipped after two failed checks a second apart; clients still connected to
         // it are cut off so they reconnect elsewhere.
         "    default-server inter 1s fall 2 rise 1 resolvers docker resolve-prefer ipv4 init-addr libc,none on-marked-down shutdown-sessions",

@@ -27,6 +27,9 @@ export function serverArgs(flavor: Flavor, imageVersion: string | undefined, ser
         "--relay-log=relay-bin",
         "--read-only=ON",
         "--skip-name-resolve",
+        // No host cache, so no host is ever blocked after max_connect_errors failed handshakes (the
+        // read endpoint's checks come from one address; the official images set this too).
+        "--host-cache-size=0",
     ];
     if (flavor === "mariadb") {
         // MariaDB rejects gtid-mode, enforce-gtid-consistency and super-read-only: it has its own GTIDs,

@@ -2,8 +2,9 @@
 # Prepare this machine to run the lab's containers, with no container registry at hand:
 #   1. a Docker engine that answers (installs Debian's docker.io and starts dockerd in the
 #      background when needed; an engine that already answers is left alone);
-#   2. the local images the tests use, built from Debian 12 packages when missing
-#      (scripts/images/build.sh): mysql-replicas/mariadb:10.11 and mysql-replicas/haproxy:2.6.
+#   2. the local images the tests use, built from Debian packages when missing
+#      (scripts/images/build.sh): mysql-replicas/mysql:9.7 (sid), mysql-replicas/mariadb:11.8
+#      (trixie), mysql-replicas/mariadb:10.11 and mysql-replicas/haproxy:2.6 (bookworm).
 # Idempotent: a second run only checks. Exits non-zero on any failure.
 #
 # Environment:
@@ -16,7 +17,7 @@ SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/images/lib.sh
 . "$SCRIPTS_DIR/images/lib.sh"
 
-IMAGES=(mariadb haproxy)
+IMAGES=(mysql:9.7 mariadb:11.8 mariadb:10.11 haproxy:2.6)
 DOCKERD_LOG=${TESTBED_DOCKERD_LOG:-/var/log/testbed-dockerd.log}
 DOCKERD_TIMEOUT=${TESTBED_DOCKERD_TIMEOUT:-60}
 
@@ -113,7 +114,7 @@ done
 summary=()
 for image in "${IMAGES[@]}"; do
     # shellcheck source=/dev/null
-    tag=$(IMAGE_TAG='' && . "$SCRIPTS_DIR/images/$image/image.sh" && printf '%s' "$IMAGE_TAG")
+    tag=$(IMAGE_TAG='' && . "$SCRIPTS_DIR/images/${image%%:*}/image-${image#*:}.sh" && printf '%s' "$IMAGE_TAG")
     size=$(docker image inspect -f '{{.Size}}' "$tag" 2>/dev/null) || tb_die "image $tag is missing after the build"
     summary+=("$tag ($((size / 1024 / 1024)) MiB)")
 done

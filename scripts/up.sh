@@ -10,6 +10,8 @@ action=${1:-up}
 stack=${STACK:-dev}
 
 die() { echo "up.sh: $*" >&2; exit 1; }
+# Dependencies first: `npm test` works after this even when the checks below stop the up.
+bash scripts/deps.sh
 command -v pulumi >/dev/null 2>&1 || die "the Pulumi CLI is not installed: see https://www.pulumi.com/docs/iac/download-install/"
 docker info >/dev/null 2>&1 || die "no Docker engine answers 'docker info': start Docker first"
 
@@ -23,7 +25,6 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
     echo "up.sh: secrets are encrypted with the lab passphrase 'dev' (set PULUMI_CONFIG_PASSPHRASE for your own)"
 fi
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
 pulumi stack select "$stack" >/dev/null 2>&1 || pulumi stack init "$stack"
 
 case "$action" in

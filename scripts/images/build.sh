@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Build one local test-bed image from Debian 12 packages, without any container registry:
+# Build one local test-bed image from Debian packages, without any container registry:
 # mmdebstrap writes a minimal root filesystem as a tar stream and `docker import` turns it
 # into an image.
 #
-#   scripts/images/build.sh NAME      NAME is a folder beside this script (mariadb, haproxy)
+#   scripts/images/build.sh NAME:VERSION   e.g. mysql:9.7, mariadb:11.8, haproxy:2.6
 #
-# Each NAME/ folder holds:
-#   image.sh       IMAGE_TAG, IMAGE_PACKAGES, IMAGE_CHANGES (Dockerfile lines for
+# NAME is a folder beside this script; it holds one recipe per VERSION and what they share:
+#   image-VERSION.sh
+#                  IMAGE_TAG, IMAGE_PACKAGES, IMAGE_SUITE (the Debian suite, default
+#                  bookworm), IMAGE_UPDATES (0 for a suite without -updates/-security, such
+#                  as sid), IMAGE_SERIES_RE (the packaged version must match it: a suite that
+#                  moved to another series fails loudly), IMAGE_CHANGES (Dockerfile lines for
 #                  `docker import --change`: on Debian 12's engine only CMD, ENTRYPOINT,
 #                  ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME and WORKDIR), and
 #                  IMAGE_VERSION_CMD / IMAGE_VERSION_RE: a command run in the new image,
@@ -15,7 +19,8 @@
 #   ...            the files customize.sh copies into the image
 #
 # The image is skipped when its tag exists and was built from the same recipe (a hash of
-# this script, lib.sh and NAME/ kept in a label); TESTBED_REBUILD=1 forces a rebuild.
+# this script, lib.sh, the version's recipe and NAME/'s shared files, kept in a label);
+# TESTBED_REBUILD=1 forces a rebuild.
 #
 # Environment:
 #   TESTBED_REBUILD=1               rebuild even when the image is up to date
@@ -27,31 +32,35 @@ IMAGES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/images/lib.sh
 . "$IMAGES_DIR/lib.sh"
 
-if [ $# -ne 1 ]; then
-    names=$(cd "$IMAGES_DIR" && for d in */image.sh; do printf '%s ' "${d%/image.sh}"; done)
-    tb_die "usage: $0 NAME (one of: $names)"
+recipes=$(cd "$IMAGES_DIR" && for f in */image-*.sh; do v=${f#*/image-}; printf '%s:%s ' "${f%%/*}" "${v%.sh}"; done)
+if [ $# -ne 1 ] || [[ $1 != *:* ]]; then
+    tb_die "usage: $0 NAME:VERSION (one of: $recipes)"
 fi
-NAME=$1
+NAME=${1%%:*}
+VERSION=${1#*:}
 SRC=$IMAGES_DIR/$NAME
-if [ ! -f "$SRC/image.sh" ] || [ ! -x "$SRC/customize.sh" ]; then
-    tb_die "no image recipe in $SRC (need image.sh and an executable customize.sh)"
+RECIPE_FILE=image-$VERSION.sh
+if [ ! -f "$SRC/$RECIPE_FILE" ] || [ ! -x "$SRC/customize.sh" ]; then
+    tb_die "no recipe for $1 (need $SRC/$RECIPE_FILE and an executable customize.sh; recipes: $recipes)"
 fi
 
 IMAGE_TAG='' IMAGE_PACKAGES=() IMAGE_CHANGES=() IMAGE_VERSION_CMD=() IMAGE_VERSION_RE=''
+IMAGE_SUITE=bookworm IMAGE_UPDATES=1
 # shellcheck source=/dev/null
-. "$SRC/image.sh"
-if [ -z "$IMAGE_TAG" ] || [ ${#IMAGE_PACKAGES[@]} -eq 0 ]; then
-    tb_die "$SRC/image.sh must set IMAGE_TAG and IMAGE_PACKAGES"
+. "$SRC/$RECIPE_FILE"
+if [ -z "$IMAGE_TAG" ] || [ ${#IMAGE_PACKAGES[@]} -eq 0 ] || [ -z "$IMAGE_VERSION_RE" ]; then
+    tb_die "$SRC/$RECIPE_FILE must set IMAGE_TAG, IMAGE_PACKAGES, IMAGE_VERSION_CMD and IMAGE_VERSION_RE"
 fi
 
-SUITE=bookworm
+SUITE=$IMAGE_SUITE
 LABEL=org.mysql-replicas.testbed.recipe
 
-# The recipe hash: every file that shapes the image, by name and content.
+# The recipe hash: every file that shapes the image, by name and content (the other
+# versions' recipes excluded: they shape other images).
 recipe_hash() {
     (
         cd "$IMAGES_DIR"
-        { printf '%s\n' build.sh lib.sh; find "$NAME" -type f | LC_ALL=C sort; } |
+        { printf '%s\n' build.sh lib.sh; find "$NAME" -type f \( ! -name 'image-*.sh' -o -name "$RECIPE_FILE" \) | LC_ALL=C sort; } |
             while IFS= read -r f; do
                 x=-; [ -x "$f" ] && x=x
                 printf '%s %s %s\n' "$f" "$x" "$(sha256sum <"$f" | cut -d' ' -f1)"
@@ -78,6 +87,16 @@ mirror=${TESTBED_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${TESTBED_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 packages=$(IFS=,; echo "${IMAGE_PACKAGES[*]}")
 
+# sid has no -updates or -security suite, and its Release file on the mirror may be past its
+# Valid-Until date: apt would refuse it (signatures are still checked).
+sources=("deb $mirror $SUITE main")
+aptopts=()
+if [ "$IMAGE_UPDATES" = 1 ]; then
+    sources+=("deb $mirror $SUITE-updates main" "deb $security $SUITE-security main")
+else
+    aptopts+=(--aptopt='Acquire::Check-Valid-Until "false"')
+fi
+
 change_args=(--change "LABEL $LABEL=$RECIPE")
 for c in "${IMAGE_CHANGES[@]}"; do change_args+=(--change "$c"); done
 
@@ -100,6 +119,7 @@ if ! new_id=$(
         --include="$packages" \
         --aptopt='APT::Install-Recommends "false"' \
         --aptopt='Acquire::Retries "3"' \
+        "${aptopts[@]}" \
         --dpkgopt='path-exclude=/usr/share/man/*' \
         --dpkgopt='path-exclude=/usr/share/info/*' \
         --dpkgopt='path-exclude=/usr/share/locale/*' \
@@ -108,10 +128,7 @@ if ! new_id=$(
         --dpkgopt='path-include=/usr/share/doc/*/copyright' \
         --customize-hook="$SRC/customize.sh" \
         --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/apt/* "$1"/var/cache/debconf/*-old' \
-        "$SUITE" - \
-        "deb $mirror $SUITE main" \
-        "deb $mirror $SUITE-updates main" \
-        "deb $security $SUITE-security main" |
+        "$SUITE" - "${sources[@]}" |
         docker import "${change_args[@]}" \
             --message "mysql-replicas test bed: $NAME from Debian $SUITE packages" -
 ); then
@@ -120,7 +137,7 @@ if ! new_id=$(
 fi
 took=$(($(date +%s) - start))
 
-# The image must run and hold the expected version.
+# The image must run and hold the expected version series.
 if [ ${#IMAGE_VERSION_CMD[@]} -gt 0 ]; then
     if ! version=$(docker run --rm --entrypoint "${IMAGE_VERSION_CMD[0]}" "$new_id" "${IMAGE_VERSION_CMD[@]:1}" 2>&1) ||
         ! [[ $version =~ $IMAGE_VERSION_RE ]]; then

@@ -1,5 +1,5 @@
 /**
- * A small lab started with dockerode, without Pulumi: a source and N replicas of the lab's MariaDB
+ * A small lab started with dockerode, without Pulumi: a source and N replicas of a MySQL or MariaDB
  * image (the program's mysqld options and health check, from components/serverOptions.ts), GTID
  * replication set up with the dialect's statements from sql.ts, the app database and accounts on the
  * source, and an HAProxy read endpoint with the program's configuration (components/readEndpoint.ts).
@@ -16,7 +16,7 @@ import type { Connection } from "mysql2/promise";
 import { sleep } from "../../components/replication/connection";
 import * as sql from "../../components/replication/sql";
 import {
-    LabRun, type RunKind, containerLogs, createNetwork, createServerContainer, docker, ignoreGone, objectsOfRun,
+    LabRun, type RunKind, containerLogs, createNetwork, createServerContainer, docker, ignoreGone, imageServer, objectsOfRun,
     startHealthy, waitHealthy,
 } from "./dockerServers";
 import { close, open, query, serverVersion } from "./db";
@@ -130,6 +130,16 @@ export class DockerLab extends LabRun {
         }
     }
 
+    /** The flavor and version a server reports. */
+    async version(index: number): Promise<sql.ServerVersion> {
+        const conn = await open(this.root(index), 30, this.servers[index].name);
+        try {
+            return await serverVersion(conn);
+        } finally {
+            await close(conn);
+        }
+    }
+
     private async build(): Promise<void> {
         const o = this.options;
         await createNetwork(this.networkName, this.labels());
@@ -211,8 +221,11 @@ export class DockerLab extends LabRun {
     /** HAProxy with the program's configuration, its file put in place before it starts. */
     private async startProxy(): Promise<void> {
         // Loaded here: readEndpoint.ts brings in the Pulumi SDKs, which only this step needs.
-        const { haproxyConfig, HAPROXY_CONFIG_PATH, PROXY_DNS } = await import("../../components/readEndpoint");
-        const config = haproxyConfig({ readers: this.replicas.map((r) => r.name), fallback: this.source.name });
+        const { checkAuthPlugin, haproxyConfig, HAPROXY_CONFIG_PATH, PROXY_DNS } = await import("../../components/readEndpoint");
+        const { flavor, version } = imageServer(this.options.image);
+        const config = haproxyConfig({
+            readers: this.replicas.map((r) => r.name), fallback: this.source.name, checkPlugin: checkAuthPlugin(flavor, version),
+        });
         const container = await docker.createContainer({
             name: `${this.prefix}-read`,
             Image: this.options.proxyImage,
@@ -259,7 +272,7 @@ export class DockerLab extends LabRun {
             roles: this.servers.map((s) => s.role),
             serverNames: this.servers.map((s) => s.name),
             adminConnectionStrings: this.servers.map((s) => u("root", this.passwords.root, s.hostPort)),
-            flavor: "mariadb",
+            flavor: imageServer(this.options.image).flavor,
             database: this.database,
             appConnectionString: u("app", this.passwords.app, this.source.hostPort),
             readonlyConnectionStrings: this.replicas.map((r) => u("reader", this.passwords.reader, r.hostPort)),

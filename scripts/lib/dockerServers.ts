@@ -1,5 +1,5 @@
 /**
- * The Docker side of the throwaway MariaDB servers the tests and scripts start with dockerode, without
+ * The Docker side of the throwaway MySQL/MariaDB servers the tests and scripts start with dockerode, without
  * Pulumi: run labels, one server container started the way the program starts it (mysqld options,
  * environment and health check from components/serverOptions.ts) on a network with a named volume and
  * a port published on 127.0.0.1, waiting for health, and removing a run or what earlier runs left.
@@ -9,6 +9,8 @@
  */
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
+import { imageTagVersion, inferFlavor } from "../../components/imageName";
+import type { Flavor } from "../../components/replication/sql";
 import { healthcheck, serverArgs, serverEnv } from "../../components/serverOptions";
 
 export const LABEL = "mysql-replicas.test";
@@ -190,6 +192,15 @@ export interface ServerContainerSpec {
     /** On the volume and the container; the container may carry more in `containerLabels`. */
     readonly labels: Record<string, string>;
     readonly containerLabels?: Record<string, string>;
+    /** The server family; defaults to what the image name says, as the program infers it. */
+    readonly flavor?: Flavor;
+}
+
+/** The flavor and tag version of a server image, as the program reads them from its name. */
+export function imageServer(image: string, flavor?: Flavor): { flavor: Flavor; version: string | undefined } {
+    const f = flavor ?? inferFlavor(image);
+    if (!f) throw new Error(`cannot tell whether ${image} is MySQL or MariaDB from its name; name the flavor`);
+    return { flavor: f, version: imageTagVersion(image) };
 }
 
 /**
@@ -199,13 +210,14 @@ export interface ServerContainerSpec {
 export async function createServerContainer(spec: ServerContainerSpec): Promise<string> {
     const volume = dataVolume(spec.name);
     await docker.createVolume({ Name: volume, Labels: spec.labels });
-    const hc = healthcheck("mariadb");
+    const { flavor, version } = imageServer(spec.image, spec.flavor);
+    const hc = healthcheck(flavor);
     const container = await docker.createContainer({
         name: spec.name,
         Hostname: spec.name,
         Image: spec.image,
-        Cmd: serverArgs("mariadb", "10.11", spec.serverId),
-        Env: serverEnv("mariadb", spec.rootPassword),
+        Cmd: serverArgs(flavor, version, spec.serverId),
+        Env: serverEnv(flavor, spec.rootPassword),
         Labels: { ...spec.labels, ...spec.containerLabels },
         ExposedPorts: { "3306/tcp": {} },
         Healthcheck: {

@@ -150,7 +150,10 @@ function yesNo(value: string | null, wanted: boolean): Cell {
 }
 
 /** The status table as text; `colour` adds ANSI colours (use only on a TTY). */
-export function statusTable(rows: readonly StatusRow[], colour = false, gtidWidth = 40): string {
+/** How many characters of a GTID set the status table shows before it shortens the set with "…". */
+export const GTID_COLUMN_WIDTH = 40;
+
+export function statusTable(rows: readonly StatusRow[], colour = false, gtidWidth = GTID_COLUMN_WIDTH): string {
     const body = rows.map((r): Cell[] => {
         const replica = r.role === "replica";
         const readOnly = r.readOnly === null ? "-" : r.superReadOnly ? "super" : r.readOnly ? "ON" : "OFF";

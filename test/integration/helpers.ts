@@ -113,16 +113,16 @@ export async function userExists(lab: TestLab, server: string, user: string, hos
     return Number(row.n) === 1;
 }
 
-/** SHOW REPLICA STATUS as one row, or undefined when the server has no replication configured. */
+/** SHOW REPLICA STATUS as one raw row, or undefined when the server has no replication configured. */
 export async function replicaStatus(lab: TestLab, server: string): Promise<Record<string, any> | undefined> {
-    const rows = await lab.sql(server, "SHOW REPLICA STATUS");
+    const rows = await lab.sql(server, (await lab.dialect(server)).showStatus.sql);
     return rows[0];
 }
 
 /** True when a server is not replicating and has no source configured. */
 export async function unconfigured(lab: TestLab, server: string): Promise<boolean> {
-    const s = await replicaStatus(lab, server);
-    return s === undefined || (s.Master_Host === "" && s.Slave_IO_Running === "No" && s.Slave_SQL_Running === "No");
+    const s = await lab.replicaStatus(server);
+    return !s.configured && s.ioRunning === "No" && s.sqlRunning === "No";
 }
 
 /** Rejects with the error a promise rejected with, and how long it took; fails when it resolves. */

@@ -19,9 +19,9 @@ import { parseCsv } from "../../scripts/lib/csv";
 import { close, open, query } from "../../scripts/lib/db";
 import { DockerLab } from "../../scripts/lib/dockerLab";
 import { docker, ignoreMissing, startHealthy } from "../../scripts/lib/dockerServers";
-import { TEST_IMAGE, describeWithDocker } from "../support/docker";
+import { describeWithDocker } from "../support/docker";
+import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
 
-const PROXY_IMAGE = process.env.LAB_PROXY_IMAGE ?? "mysql-replicas/haproxy:2.6";
 const BASE_PORT = 23450;
 /** How long the proxy may take to settle after a change (it checks and resolves every second). */
 const SETTLE_MS = 15_000;
@@ -183,7 +183,7 @@ describeWithDocker("the read endpoint after lab servers come back at each other'
         Object.values(rows).map((r) => `${r.svname}: ${r.status} sessions=${r.stot} check=${r.check_status}`).join("; ");
 
     beforeAll(async () => {
-        lab = await DockerLab.start({ suite: "readendpoint", basePort: BASE_PORT, replicas: 1, image: TEST_IMAGE, proxyImage: PROXY_IMAGE });
+        lab = await DockerLab.start({ suite: "readendpoint", basePort: BASE_PORT, replicas: 1, image: TEST_IMAGE, proxyImage: PROXY_TEST_IMAGE });
         const net = await docker.getNetwork(lab.networkName).inspect();
         subnet = net.IPAM?.Config?.[0]?.Subnet ?? "";
         initial = await addresses();
@@ -264,7 +264,7 @@ describeWithDocker("the read endpoint after lab servers come back at each other'
         if (ipv4ToInt(initial.replica) < ipv4ToInt(initial.source)) {
             const c = await docker.createContainer({
                 name: `${L().prefix}-placeholder`,
-                Image: PROXY_IMAGE,
+                Image: PROXY_TEST_IMAGE,
                 Entrypoint: ["sleep"],
                 Cmd: ["120"],
                 Labels: L().labels(),

@@ -2,7 +2,8 @@
  * The SQL database, user and grant providers (the lab's stand-in for @pulumi/mysql on MariaDB), loaded
  * from their serialized `__provider` and driven as the engine drives them, against a live server.
  */
-import { describeWithDocker, TEST_IMAGE } from "../support/docker";
+import { describeWithDocker } from "../support/docker";
+import { TEST_IMAGE } from "../support/images";
 import type { CallRecord } from "../support/providers";
 import { TestLab, TestServer, runSql } from "../support/testServers";
 import {

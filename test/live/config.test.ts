@@ -1,5 +1,6 @@
 /** Issue 5, scenario 7: a bad replicaCount fails the up with a clear config error, and nothing is created. */
-import { TEST_IMAGE, describeWithDocker } from "../support/docker";
+import { describeWithDocker } from "../support/docker";
+import { TEST_IMAGE } from "../support/images";
 import { labelledObjects, liveStack, removeLabelled } from "../support/liveStack";
 
 jest.setTimeout(120_000);

@@ -7,13 +7,13 @@ import * as net from "node:net";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { describeWithDocker, imageExists } from "../support/docker";
+import { PROXY_TEST_IMAGE } from "../support/images";
 import { labelledObjects, liveStack, removeLabelled } from "../support/liveStack";
 
 jest.setTimeout(120_000);
 
 const STACK = "livetest-harness";
 const BASE_PORT = 33370;
-const PROXY_IMAGE = "mysql-replicas/haproxy:2.6";
 const CONTAINER = "docker:index/container:Container";
 
 function answersTcp(port: number): Promise<boolean> {
@@ -52,7 +52,7 @@ describeWithDocker("live harness semantics (mock-runtime, fixtures/proxyProgram.
     const containerSteps = () => stack.lastSteps.filter((s) => s.type === CONTAINER).map((s) => `${s.op}${s.detail ? ` (${s.detail})` : ""}`);
 
     beforeAll(async () => {
-        if (!imageExists(PROXY_IMAGE)) throw new Error(`${PROXY_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
+        if (!imageExists(PROXY_TEST_IMAGE)) throw new Error(`${PROXY_TEST_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
         await removeLabelled(STACK);
         await stack.remove();
     });

@@ -4,9 +4,10 @@
  * runtime with real Docker hooks). The scenarios share one stack and run in order.
  */
 import Docker from "dockerode";
-import { TEST_IMAGE, describeWithDocker, imageExists } from "../support/docker";
+import { describeWithDocker, imageExists } from "../support/docker";
+import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
 import { forgetStack, labelledObjects, liveStack, tearDownStack } from "../support/liveStack";
-import { Endpoint, insertRows, onPort, parseUrl, replicaStatus, rows, PROXY_IMAGE, testLabConfig, waitFor, withConn } from "../support/live/labClient";
+import { Endpoint, insertRows, onPort, parseUrl, replicaStatus, rows, testLabConfig, waitFor, withConn } from "../support/live/labClient";
 
 jest.setTimeout(300_000);
 
@@ -64,7 +65,7 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
     }
 
     beforeAll(async () => {
-        for (const image of READ_ENDPOINT ? [TEST_IMAGE, PROXY_IMAGE] : [TEST_IMAGE]) {
+        for (const image of READ_ENDPOINT ? [TEST_IMAGE, PROXY_TEST_IMAGE] : [TEST_IMAGE]) {
             if (!imageExists(image)) throw new Error(`${image} is not on the Docker host: run \`bash scripts/testbed.sh\``);
         }
         // A run that crashed may have left objects and state behind: start clean.

@@ -9,9 +9,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { TEST_IMAGE, describeWithDocker, imageExists } from "../support/docker";
+import { describeWithDocker, imageExists } from "../support/docker";
+import { parseServerVersion } from "../../components/replication/sql";
+import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
+import { behindReplicationsBack } from "../support/tamper";
 import { forgetStack, labelledObjects, liveStack, StackOutputs, tearDownStack } from "../support/liveStack";
-import { Endpoint, parseUrl, replicaStatus, rows, PROXY_IMAGE, testLabConfig, waitFor, withConn } from "../support/live/labClient";
+import { Endpoint, parseUrl, replicaStatus, rows, testLabConfig, waitFor, withConn } from "../support/live/labClient";
 import { readEndpointLogin, runTool, serverIds, settle, timedServerId, writeOutputsFile } from "../support/live/tools";
 
 jest.setTimeout(300_000);
@@ -22,6 +25,14 @@ const READ_PORT = 33499;
 const PREFIX = `mysql-replicas-${STACK}`;
 /** Fresh connections per spread check: 10 per replica with 3 replicas. */
 const PROBES = 30;
+
+/** Runs one statement on a server behind replication's back (test/support/tamper.ts). */
+async function tamper(e: Endpoint, statement: string): Promise<void> {
+    await withConn(e, async (c) => {
+        const [{ v }] = await rows<{ v: string }>(c, "SELECT VERSION() AS v");
+        for (const st of behindReplicationsBack(parseServerVersion(v), [{ sql: statement }])) await rows(c, st.sql);
+    });
+}
 
 describeWithDocker("live: the read endpoint and the tools on the lab index.ts builds (issue 6 tests)", () => {
     const docker = new Docker();
@@ -62,7 +73,7 @@ describeWithDocker("live: the read endpoint and the tools on the lab index.ts bu
     const count = (ids: (number | null)[], id: number | null) => ids.filter((x) => x === id).length;
 
     beforeAll(async () => {
-        for (const image of [TEST_IMAGE, PROXY_IMAGE]) {
+        for (const image of [TEST_IMAGE, PROXY_TEST_IMAGE]) {
             if (!imageExists(image)) throw new Error(`${image} is not on the Docker host: run \`bash scripts/testbed.sh\``);
         }
         // A run that crashed may have left objects and state behind: start clean.
@@ -196,10 +207,7 @@ describeWithDocker("live: the read endpoint and the tools on the lab index.ts bu
         expectNoSecrets(ok);
 
         // Root on server 1 changes a row without writing it to its binary log: replication never hears of it.
-        await withConn(root(1), async (c) => {
-            await rows(c, "SET SESSION sql_log_bin = 0");
-            await rows(c, "UPDATE app.accounts SET balance = balance + 1 WHERE id = 2");
-        });
+        await tamper(root(1), "UPDATE app.accounts SET balance = balance + 1 WHERE id = 2");
         try {
             const bad = await runTool("verify", ["--outputs", outputsFile, "--timeout", "30"]);
             expect(bad.code).not.toBe(0);
@@ -210,10 +218,7 @@ describeWithDocker("live: the read endpoint and the tools on the lab index.ts bu
             expect(bad.stdout).toMatch(/^accounts\s+\d+\s+\d+ ≠\s+\d+$/m);
             expectNoSecrets(bad);
         } finally {
-            await withConn(root(1), async (c) => {
-                await rows(c, "SET SESSION sql_log_bin = 0");
-                await rows(c, "UPDATE app.accounts SET balance = balance - 1 WHERE id = 2");
-            });
+            await tamper(root(1), "UPDATE app.accounts SET balance = balance - 1 WHERE id = 2");
         }
     });
 

@@ -3,6 +3,8 @@
  * never a skip; elsewhere those tests are skipped with a loud reason.
  */
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import { TEST_IMAGE } from "./images";
 
 let cached: { ok: boolean; reason: string } | undefined;
 
@@ -13,7 +15,7 @@ export function dockerStatus(): { ok: boolean; reason: string } {
             cached = imageExists(TEST_IMAGE)
                 ? { ok: true, reason: "" }
                 : { ok: false, reason: `the test image ${TEST_IMAGE} is not on the Docker host; run \`bash scripts/testbed.sh\` ` +
-                    "(Debian/Ubuntu) or pull an official one and set LAB_TEST_IMAGE, e.g. LAB_TEST_IMAGE=mariadb:10.11" };
+                    "(Debian/Ubuntu) or pull an official one and set LAB_TEST_IMAGE, e.g. LAB_TEST_IMAGE=mysql:8.4" };
         } catch (err) {
             cached = { ok: false, reason: `no Docker engine answers \`docker info\` (${String((err as Error).message).split("\n")[0]}); run \`bash scripts/testbed.sh\`` };
         }
@@ -33,10 +35,19 @@ export function describeWithDocker(name: string, body: () => void): void {
             });
         });
     } else {
+        // Jest drops the console output of a file whose tests are all skipped when it runs several
+        // files, so the reason also goes to the file test/support/skipReporter.js prints at the end.
         // eslint-disable-next-line no-console
         console.warn(`\n*** SKIPPED "${name}": ${status.reason} ***\n`);
+        noteSkip(`${name}: ${status.reason}`);
         describe.skip(name, body);
     }
+}
+
+/** Appends a skipped suite to the file jest.config.js names in LAB_SKIP_FILE, for skipReporter.js. */
+function noteSkip(line: string): void {
+    const file = process.env.LAB_SKIP_FILE;
+    if (file) fs.appendFileSync(file, `${line}\n`);
 }
 
 /** Whether a local image exists (the test bed builds them). */
@@ -48,6 +59,3 @@ export function imageExists(image: string): boolean {
         return false;
     }
 }
-
-/** The MariaDB image the test bed builds; tests run the lab on it. */
-export const TEST_IMAGE = process.env.LAB_TEST_IMAGE ?? "mysql-replicas/mariadb:10.11";

@@ -20,6 +20,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
+import { dockerStatus } from "./docker";
 import type { Step } from "./live/engine";
 import type { Operation, RunRequest, RunResponse } from "./live/protocol";
 import { StateFile } from "./live/state";
@@ -131,9 +132,12 @@ function announce(engine: EngineKind): void {
     }
     fs.mkdirSync(DEFAULT_STATE_DIR, { recursive: true });
     fs.writeFileSync(mark, me);
-    const why = engine === "automation"
-        ? `Automation API with the pulumi CLI ${pulumiCli() ?? "(version unknown)"}`
-        : "no pulumi CLI on PATH: index.ts under Pulumi's mock runtime, resources applied for real on Docker";
+    const docker = dockerStatus();
+    const why = !docker.ok
+        ? `nothing can be applied: ${docker.reason}`
+        : engine === "automation"
+            ? `Automation API with the pulumi CLI ${pulumiCli() ?? "(version unknown)"}`
+            : "no pulumi CLI on PATH: index.ts under Pulumi's mock runtime, resources applied for real on Docker";
     process.stderr.write(`liveStack engine: ${engine} (${why})\n`);
 }
 

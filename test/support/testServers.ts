@@ -1,16 +1,18 @@
 /**
- * Real MariaDB servers for the integration suites, started with dockerode the way the program starts
- * them (scripts/lib/dockerServers.ts: same mysqld options, environment and health check as
- * components/serverOptions.ts), on a network the run creates, each with a named volume and a port
+ * Real MySQL or MariaDB servers (the test image's) for the integration suites, started with dockerode
+ * the way the program starts them (scripts/lib/dockerServers.ts: same mysqld options, environment and
+ * health check as components/serverOptions.ts), on a network the run creates, each with a named volume and a port
  * published on 127.0.0.1. Everything is labelled mysql-replicas.test=integration, so a run cleans up
  * after itself and removes what an earlier, killed run left behind.
  */
 import type { Connection } from "mysql2/promise";
+import * as sql from "../../components/replication/sql";
 import {
     LabRun, type RunKind, createNetwork, createServerContainer, containerLogs, dataVolume, docker, ignoreMissing, ignoreNotModified,
     startHealthy, waitHealthy,
 } from "../../scripts/lib/dockerServers";
-import { TEST_IMAGE, imageExists } from "./docker";
+import { imageExists } from "./docker";
+import { TEST_IMAGE } from "./images";
 
 export { LABEL, objectsOfRun } from "../../scripts/lib/dockerServers";
 export type { LabObjects } from "../../scripts/lib/dockerServers";
@@ -68,7 +70,40 @@ export class TestLab extends LabRun {
         });
     }
 
-    /** root, which the image creates for '%' from MARIADB_ROOT_PASSWORD. */
+    /**
+     * The server's flavor and version, read with SELECT VERSION() (every server of a lab runs the same
+     * image): tests take GTID formats, status columns and statements from it, not from the image name.
+     */
+    async version(name: string): Promise<sql.ServerVersion> {
+        const [{ v }] = await this.sql<{ v: string }>(name, "SELECT VERSION() AS v");
+        return sql.parseServerVersion(v);
+    }
+
+    /** The program's replication statements for that server (sql.ts). */
+    async dialect(name: string): Promise<sql.ReplicationDialect> {
+        return sql.replicationDialect(await this.version(name));
+    }
+
+    /** What the server has executed, in its flavor's GTID format ("" when nothing). */
+    async executedGtids(name: string): Promise<string> {
+        const [{ gtids }] = await this.sql<{ gtids: string }>(name, (await this.dialect(name)).executedGtids.sql);
+        return String(gtids ?? "");
+    }
+
+    /** Waits up to `seconds` until the server has applied `gtids` (another server's executedGtids); true when it did. */
+    async waitForGtids(name: string, gtids: string, seconds: number): Promise<boolean> {
+        const st = (await this.dialect(name)).waitForGtids(gtids, seconds);
+        const [{ reached }] = await this.sql<{ reached: number | string }>(name, st.sql, [...(st.params ?? [])]);
+        return Number(reached) === 1;
+    }
+
+    /** SHOW REPLICA STATUS in the program's flavor-neutral shape (sql.normaliseStatus). */
+    async replicaStatus(name: string): Promise<sql.ReplicaStatus> {
+        const rows = await this.sql(name, (await this.dialect(name)).showStatus.sql);
+        return sql.normaliseStatus(rows[0]);
+    }
+
+    /** root, which the image creates for '%' from its root password variable. */
     get root(): Login {
         return { user: "root", password: this.rootPassword };
     }

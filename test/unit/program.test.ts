@@ -2,6 +2,7 @@
  * The real index.ts under Pulumi's mock runtime: what it declares, with which options, for several configs.
  */
 import { accountPlan } from "../../components/accounts";
+import { type CheckAuthPlugin, checkLoginPacket } from "../../components/readEndpoint";
 import { ProgramRun, Registration, TYPES, isSecret, ofType, reveal, runProgram } from "../support/mockProgram";
 
 jest.setTimeout(60_000);
@@ -304,7 +305,9 @@ describe("read endpoint", () => {
             "    server mysql-replicas-dev-server-2 mysql-replicas-dev-server-2:3306 check",
             "    server mysql-replicas-dev-server-0 mysql-replicas-dev-server-0:3306 check backup",
         ]);
-        expect(upload.content).toContain("option mysql-check user haproxy_check post-41");
+        // The default image is MySQL 8.4: the check logs in with caching_sha2_password, as a client would.
+        expect(upload.content).toContain(`tcp-check send-binary ${checkLoginPacket("haproxy_check", "caching_sha2_password")} comment login`);
+        expect(upload.content).not.toContain("mysql-check");
         // Names are looked up again at run time, through Docker's DNS only.
         expect(upload.content).toMatch(/^resolvers docker\n {4}nameserver docker 127\.0\.0\.11:53$/m);
         expect(upload.content).toMatch(/default-server .*resolvers docker/);
@@ -324,6 +327,17 @@ describe("read endpoint", () => {
         expect(content.split("\n").filter((l) => l.trim().startsWith("server "))).toEqual([
             "    server mysql-replicas-dev-server-0 mysql-replicas-dev-server-0:3306 check backup",
         ]);
+    });
+
+    test.each([
+        ["mariadb:11.4", "mysql_native_password"],
+        ["mysql:5.7", "mysql_native_password"],
+        ["mysql:9.7", "caching_sha2_password"],
+    ])("on %s the check names the check account's plugin, %s", async (image, plugin) => {
+        const run = await program({ image });
+        const proxy = ofType(run, TYPES.container).find((c) => c.name === "lab-read-container")!;
+        const content = (proxy.inputs.uploads as { content: string }[])[0].content;
+        expect(content).toContain(checkLoginPacket("haproxy_check", plugin as CheckAuthPlugin));
     });
 
     test("readEndpoint=false declares no proxy and no check account", async () => {

@@ -4,7 +4,7 @@ describe("server options", () => {
     test("MySQL 8.4: GTIDs on, read-only, replica updates logged, no options 8.4 removed", () => {
         expect(serverArgs("mysql", "8.4", 3)).toEqual([
             "--server-id=3", "--log-bin=mysql-bin", "--relay-log=relay-bin", "--read-only=ON", "--skip-name-resolve",
-            "--gtid-mode=ON", "--enforce-gtid-consistency=ON", "--log-replica-updates=ON",
+            "--host-cache-size=0", "--gtid-mode=ON", "--enforce-gtid-consistency=ON", "--log-replica-updates=ON",
         ]);
     });
 
@@ -34,6 +34,11 @@ describe("server options", () => {
             expect(serverArgs("mysql", version, 1).join(" ")).not.toContain("gtid-strict-mode");
         }
     });
+
+    test.each([["mysql", "5.7"], ["mysql", "8.4"], ["mysql", undefined], ["mariadb", "10.11"], ["mariadb", "11.8"]] as const)(
+        "%s %s runs without a host cache, so no host is blocked after max_connect_errors", (flavor, version) => {
+            expect(serverArgs(flavor, version, 1)).toContain("--host-cache-size=0");
+        });
 
     test("the role is not in the options: source and replicas differ only in server id", () => {
         const strip = (a: string[]) => a.filter((x) => !x.startsWith("--server-id="));

@@ -54,11 +54,21 @@ env_alias() {
     fi
 }
 
-# get_config NAME CMD...: the value of server variable NAME for this command line.
+# get_config NAME CMD...: the value of server variable NAME for this command line. Only
+# unindented lines are options: indented help text may start with an option's name.
 get_config() {
     local name=$1
     shift
-    "$@" --verbose --help 2>/dev/null | awk -v name="$name" '$1 == name && NF >= 2 { print $2; exit }'
+    "$@" --verbose --help 2>/dev/null |
+        awk -v name="$name" '/^[^ \t]/ && $1 == name && NF >= 2 { print $2; exit }'
+}
+
+# absolute_path NAME VALUE: VALUE, refusing anything but an absolute path (it is chowned).
+absolute_path() {
+    case $2 in
+        /?*) printf '%s' "${2%/}" ;;
+        *) error "the server's $1 is '$2', not an absolute path: refusing to use it" ;;
+    esac
 }
 
 # sql_string VALUE: VALUE escaped for a single-quoted SQL string literal.
@@ -223,12 +233,8 @@ if [ "$1" = mariadbd ] || [ "$1" = mysqld ]; then
 	command was: $*
 	$errors"
     fi
-    DATADIR=$(get_config datadir "$@")
-    DATADIR=${DATADIR%/}
-    SOCKET=$(get_config socket "$@")
-    if [ -z "$DATADIR" ] || [ -z "$SOCKET" ]; then
-        error "cannot read datadir and socket from the server configuration"
-    fi
+    DATADIR=$(absolute_path datadir "$(get_config datadir "$@")")
+    SOCKET=$(absolute_path socket "$(get_config socket "$@")")
 
     if [ "$(id -u)" = 0 ]; then
         mkdir -p "$DATADIR" "$(dirname "$SOCKET")"

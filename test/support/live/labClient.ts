@@ -1,7 +1,7 @@
 /** SQL against a running lab, for live tests and the benchmark: connections from the stack's mysql:// outputs. */
 import type { Connection } from "mysql2/promise";
 import { randomBytes } from "node:crypto";
-import { TEST_IMAGE } from "../docker";
+import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../images";
 
 export interface Endpoint {
     readonly host: string;
@@ -105,9 +105,6 @@ export async function insertRows(c: Connection, table: string, count: number, fi
     }
 }
 
-/** The local HAProxy image the test bed builds. */
-export const PROXY_IMAGE = "mysql-replicas/haproxy:2.6";
-
 /**
  * Stack config for a lab on the test bed's images (MariaDB, nothing pulled) with a random root
  * password, which the tests use to reach the servers as root.
@@ -119,7 +116,7 @@ export function testLabConfig(o: { basePort: number; readEndpointPort: number; r
         rootPassword,
         config: {
             image: TEST_IMAGE, flavor: "auto", pullImage: false,
-            readEndpoint: o.readEndpoint ?? true, proxyImage: PROXY_IMAGE,
+            readEndpoint: o.readEndpoint ?? true, proxyImage: PROXY_TEST_IMAGE,
             basePort: o.basePort, readEndpointPort: o.readEndpointPort,
             rootPassword: { value: rootPassword, secret: true },
         },

@@ -1,8 +1,9 @@
 # shellcheck shell=bash disable=SC2034
-# mysql-replicas/mariadb:10.11: MariaDB 10.11 from Debian 12, with the official `mariadb`
+# mysql-replicas/mariadb:11.8: MariaDB 11.8 from Debian 13 (trixie), with the official `mariadb`
 # image's contract as far as the lab uses it (see docker-entrypoint.sh). Stop signal:
 # docker's default, SIGTERM, which shuts mariadbd down cleanly.
-IMAGE_TAG=mysql-replicas/mariadb:10.11
+IMAGE_TAG=mysql-replicas/mariadb:11.8
+IMAGE_SUITE=trixie
 IMAGE_PACKAGES=(mariadb-server mariadb-client)
 IMAGE_CHANGES=(
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -13,4 +14,4 @@ IMAGE_CHANGES=(
     'CMD ["mariadbd"]'
 )
 IMAGE_VERSION_CMD=(mariadbd --version)
-IMAGE_VERSION_RE='Ver 10\.11\.[0-9]+-MariaDB'
+IMAGE_VERSION_RE='Ver 11\.8\.[0-9]+-MariaDB'

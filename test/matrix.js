@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * Runs a Docker suite once per server image: `node test/matrix.js integration|live [jest args]`.
+ *
+ * Images: LAB_TEST_IMAGE (one), else LAB_TEST_IMAGES (comma-separated), else the test bed's three
+ * (test/support/test-bed-images.json). Each run is jest with LAB_TEST_IMAGE set; at the end a table gives each
+ * image's passed, failed and skipped tests and time, then one closing line "N passed, N failed".
+ * Exits 1 when any run failed or ran no test.
+ */
+const { spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+
+const TEST_BED_SERVER_IMAGES = require("./support/test-bed-images.json").servers;
+
+const [suite, ...jestArgs] = process.argv.slice(2);
+if (suite !== "integration" && suite !== "live") {
+    process.stderr.write("usage: node test/matrix.js integration|live [jest args]\n");
+    process.exit(2);
+}
+const images = process.env.LAB_TEST_IMAGE
+    ? [process.env.LAB_TEST_IMAGE]
+    : process.env.LAB_TEST_IMAGES
+        ? process.env.LAB_TEST_IMAGES.split(",").map((s) => s.trim()).filter(Boolean)
+        : TEST_BED_SERVER_IMAGES;
+
+const jest = require.resolve("jest/bin/jest");
+const rows = [];
+for (const image of images) {
+    const out = path.join(os.tmpdir(), `mysql-replicas-${suite}-${process.pid}-${rows.length}.json`);
+    process.stdout.write(`\n=== ${suite} tests on ${image}\n`);
+    const started = Date.now();
+    const run = spawnSync(process.execPath, [jest, "--selectProjects", suite, "--runInBand", "--json", `--outputFile=${out}`, ...jestArgs], {
+        stdio: "inherit",
+        env: { ...process.env, LAB_TEST_IMAGE: image },
+    });
+    const seconds = (Date.now() - started) / 1000;
+    let result = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTotalTests: 0 };
+    try {
+        result = JSON.parse(fs.readFileSync(out, "utf8"));
+        fs.rmSync(out, { force: true });
+    } catch {
+        // jest died before writing its results: the exit status says so
+    }
+    rows.push({
+        image, seconds, status: run.status ?? 1,
+        passed: result.numPassedTests, failed: result.numFailedTests, skipped: result.numPendingTests, total: result.numTotalTests,
+    });
+}
+
+const pad = (s, n) => String(s).padEnd(n);
+process.stdout.write(`\n${suite} matrix\n${pad("image", 32)}${pad("passed", 8)}${pad("failed", 8)}${pad("skipped", 9)}seconds\n`);
+for (const r of rows) {
+    process.stdout.write(`${pad(r.image, 32)}${pad(r.passed, 8)}${pad(r.failed, 8)}${pad(r.skipped, 9)}${r.seconds.toFixed(0)}` +
+        `${r.status !== 0 ? "   (jest exited " + r.status + ")" : r.total === 0 ? "   (no test ran)" : ""}\n`);
+}
+const passed = rows.reduce((n, r) => n + r.passed, 0);
+const failed = rows.reduce((n, r) => n + r.failed, 0);
+const skipped = rows.reduce((n, r) => n + r.skipped, 0);
+process.stdout.write(`${suite}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
+process.exit(rows.some((r) => r.status !== 0 || r.total === 0) ? 1 : 0);
