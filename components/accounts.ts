@@ -40,6 +40,16 @@ export interface LabAccountsArgs {
     readonly serverContainer: docker.Container;
     /** A passwordless account without privileges for a load balancer's health checks, if any. */
     readonly checkUser?: string;
+    /** Version from the image tag; undefined means a current server. */
+    readonly imageVersion?: string;
+}
+
+/** The character set and collation a MySQL server of that version gives a new database by default. */
+export function mysqlDatabaseCharset(imageVersion: string | undefined): { defaultCharacterSet: string; defaultCollation: string } {
+    const major = imageVersion === undefined ? NaN : Number(imageVersion.split(".")[0]);
+    return major < 8
+        ? { defaultCharacterSet: "utf8mb4", defaultCollation: "utf8mb4_general_ci" }
+        : { defaultCharacterSet: "utf8mb4", defaultCollation: "utf8mb4_0900_ai_ci" };
 }
 
 /**
@@ -67,7 +77,11 @@ export class LabAccounts extends pulumi.ComponentResource {
                 username: "root",
                 password: args.rootPassword,
             }, { parent: this });
-            this.database = new mysql.Database(`${name}-db`, { name: args.database }, { ...childOpts, provider });
+            // @pulumi/mysql defaults to utf8/utf8_general_ci, which MySQL 8.0.30+ reads back as utf8mb3: every
+            // refresh would then see drift. The server's own default character set and collation never drift.
+            this.database = new mysql.Database(`${name}-db`, {
+                name: args.database, ...mysqlDatabaseCharset(args.imageVersion),
+            }, { ...childOpts, provider });
             for (const a of plan) {
                 // No authPlugin: any value but its two special ones makes @pulumi/mysql create an empty password.
                 const user = new mysql.User(`${name}-${a.key}`, {

@@ -16,7 +16,7 @@ export const MAX_REPLICAS = 9;
 /** Defaults for every plain config key. Pulumi.yaml repeats them (a unit test keeps the two equal). */
 export const DEFAULTS = {
     replicaCount: 2,
-    image: "mysql:8.4",
+    image: "mysql:9.7",
     flavor: "auto",
     pullImage: true,
     database: "app",
@@ -116,7 +116,7 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
     }
 
     const replicaCount = int("replicaCount", DEFAULTS.replicaCount, 0, MAX_REPLICAS);
-    const image = str("image", DEFAULTS.image, (v) => IMAGE_REF.test(v), "a Docker image reference such as mysql:8.4 or mariadb:11.4");
+    const image = str("image", DEFAULTS.image, (v) => IMAGE_REF.test(v), "a Docker image reference such as mysql:9.7 or mariadb:11.8");
     const flavorSetting = str("flavor", DEFAULTS.flavor, (v) => ["auto", "mysql", "mariadb"].includes(v), "auto, mysql or mariadb");
     const pullImage = bool("pullImage", DEFAULTS.pullImage);
     const database = str("database", DEFAULTS.database, (v) => IDENTIFIER.test(v) && !SYSTEM_SCHEMAS.includes(v.toLowerCase()),

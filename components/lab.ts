@@ -98,6 +98,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             },
             serverContainer: this.source.container,
             checkUser: s.readEndpoint ? CHECK_USER : undefined,
+            imageVersion: s.imageVersion,
         }, { parent: this });
 
         const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {

@@ -14,9 +14,9 @@ function problems(raw: Record<string, string>): string[] {
 }
 
 describe("parseConfig", () => {
-    test("defaults give a MySQL 8.4 source and two replicas on loopback", () => {
+    test("defaults give a MySQL 9.7 (LTS) source and two replicas on loopback", () => {
         const s = parseConfig({});
-        expect(s).toMatchObject({ replicaCount: 2, image: "mysql:8.4", flavor: "mysql", imageVersion: "8.4", pullImage: true,
+        expect(s).toMatchObject({ replicaCount: 2, image: "mysql:9.7", flavor: "mysql", imageVersion: "9.7", pullImage: true,
             database: "app", bindAddress: "127.0.0.1", basePort: 13306 });
         expect(s.servers.map((x) => [x.index, x.role, x.serverId, x.hostPort])).toEqual([
             [0, "source", 1, 13306], [1, "replica", 2, 13307], [2, "replica", 3, 13308],

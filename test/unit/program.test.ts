@@ -46,6 +46,8 @@ describe.each([0, 1, 3])("replicaCount %i", (n) => {
 
     test("the database, three users and three grants, on the source only", () => {
         expect(ofType(run, TYPES.mysqlDatabase)).toHaveLength(1);
+        // The server's own defaults (not the provider's utf8, which MySQL 8.0.30+ reads back as utf8mb3: drift).
+        expect(ofType(run, TYPES.mysqlDatabase)[0].inputs).toMatchObject({ defaultCharacterSet: "utf8mb4", defaultCollation: "utf8mb4_0900_ai_ci" });
         expect(labUsers(run, TYPES.mysqlUser)).toHaveLength(3);
         expect(ofType(run, TYPES.mysqlGrant)).toHaveLength(3);
         expect(ofType(run, TYPES.mysqlProvider)).toHaveLength(1);
@@ -113,8 +115,8 @@ describe("servers", () => {
 
     test("containers use the image id, not its name, and keep the image on destroy", () => {
         const image = ofType(run, TYPES.remoteImage)[0];
-        expect(image.inputs).toMatchObject({ name: "mysql:8.4", keepLocally: true });
-        for (const c of serverContainers(run)) expect(c.inputs.image).toBe("sha256:mock-mysql:8.4");
+        expect(image.inputs).toMatchObject({ name: "mysql:9.7", keepLocally: true });
+        for (const c of serverContainers(run)) expect(c.inputs.image).toBe("sha256:mock-mysql:9.7");
     });
 
     test("pullImage=false looks the image up on the host instead of pulling", async () => {

@@ -15,6 +15,7 @@
 import type Docker from "dockerode";
 import { containerHandler, networkHandler, remoteImageHandler, volumeHandler } from "./docker";
 import { dynamicHandler } from "./dynamic";
+import { MYSQL_PROVIDER_TYPE, mysqlDatabaseHandler, mysqlGrantHandler, mysqlProviderHandler, mysqlUserHandler } from "./mysql";
 import { Handler, HandlerContext, InitError, NotImplemented } from "./handler";
 import { randomPasswordHandler } from "./random";
 import type { ResourceState, StackState } from "./state";
@@ -47,6 +48,8 @@ export interface Goal {
     readonly dependencies: string[];
     readonly propertyDependencies: Record<string, string[]>;
     readonly deletedWith?: string;
+    /** An explicit provider's reference (`urn::id`), when the resource names one. */
+    readonly provider?: string;
     readonly deleteBeforeReplace?: boolean;
     readonly replaceOnChanges: string[];
     readonly ignoreChanges: string[];
@@ -60,7 +63,14 @@ const HANDLERS: Record<string, Handler> = {
     "docker:index/volume:Volume": volumeHandler,
     "docker:index/remoteImage:RemoteImage": remoteImageHandler,
     "random:index/randomPassword:RandomPassword": randomPasswordHandler,
+    [MYSQL_PROVIDER_TYPE]: mysqlProviderHandler,
+    "mysql:index/database:Database": mysqlDatabaseHandler,
+    "mysql:index/user:User": mysqlUserHandler,
+    "mysql:index/grant:Grant": mysqlGrantHandler,
 };
+
+/** Providers a resource may name explicitly (with `{ provider }`). */
+const EXPLICIT_PROVIDERS = new Set([MYSQL_PROVIDER_TYPE]);
 
 export function handlerFor(type: string): Handler {
     const handler = HANDLERS[type] ?? (type.startsWith("pulumi-nodejs:dynamic") ? dynamicHandler : undefined);
@@ -136,8 +146,26 @@ export class Engine {
         if (!this.opts.dryRun) this.opts.save?.(this.snapshot());
     }
 
-    private ctx(urn: string): HandlerContext {
-        return { urn, name: urnName(urn), docker: this.opts.docker, log: (m) => this.opts.log(`  ${urnName(urn)}: ${m}`) };
+    private ctx(urn: string, providerRef?: string): HandlerContext {
+        return {
+            urn, name: urnName(urn), docker: this.opts.docker, provider: providerRef ? this.providerConfig(providerRef, urn) : undefined,
+            log: (m) => this.opts.log(`  ${urnName(urn)}: ${m}`),
+        };
+    }
+
+    /**
+     * The config of the explicit provider `ref` (`urn::id`) names: this run's registration when the
+     * program declared it, else the state's (a resource being deleted or refreshed uses the provider it
+     * was created with, as Pulumi does).
+     */
+    private providerConfig(ref: string, user: string): Props {
+        const urn = ref.slice(0, ref.lastIndexOf("::"));
+        // The URN's type is the qualified chain of parent types: the provider's own type comes last.
+        const type = urn.split("::")[2].split("$").pop()!;
+        if (!EXPLICIT_PROVIDERS.has(type)) throw new NotImplemented(`explicit provider ${type} (on ${user})`);
+        const state = this.news.get(urn) ?? this.olds.find((e) => e.state.urn === urn && !e.deleted)?.state;
+        if (!state) throw new Error(`${user}: its provider ${urn} is not in the state`);
+        return state.inputs;
     }
 
     private step(s: Step): void {
@@ -161,7 +189,7 @@ export class Engine {
         await Promise.all(this.olds.filter((e) => e.state.custom && !e.deleted).map(async (e) => {
             const r = e.state;
             const started = Date.now();
-            const got = await handlerFor(r.type).read(r.id!, r.inputs, r.outputs, this.ctx(r.urn));
+            const got = await handlerFor(r.type).read(r.id!, r.inputs, r.outputs, this.ctx(r.urn, r.provider));
             const name = urnName(r.urn);
             if (!got) {
                 e.deleted = true;
@@ -185,7 +213,7 @@ export class Engine {
         if (this.failure) throw new Error(`${goal.urn}: not applied: an earlier step failed (${this.failure.message.split("\n")[0]})`);
         const { plain, secretKeys } = splitSecrets(goal.inputs);
         const meta = {
-            urn: goal.urn, type: goal.type, custom: goal.custom, parent: goal.parent || undefined,
+            urn: goal.urn, type: goal.type, custom: goal.custom, parent: goal.parent || undefined, provider: goal.provider,
             dependencies: goal.dependencies, propertyDependencies: goal.propertyDependencies,
             deletedWith: goal.deletedWith || undefined, deleteBeforeReplace: goal.deleteBeforeReplace,
             replaceOnChanges: goal.replaceOnChanges, ignoreChanges: goal.ignoreChanges,
@@ -206,8 +234,8 @@ export class Engine {
         }
 
         const started = Date.now();
-        const ctx = this.ctx(goal.urn);
         try {
+            const ctx = this.ctx(goal.urn, goal.provider);
             const handler = handlerFor(goal.type);
             let news = plain;
             if (old && goal.ignoreChanges.length > 0) {
@@ -319,7 +347,7 @@ export class Engine {
             if (keys.length === 0) continue;
             const news = { ...e.state.inputs };
             for (const k of keys) news[k] = UNKNOWN;
-            const diff = await handlerFor(e.state.type).diff(e.state.id!, e.state.inputs, e.state.outputs, news, this.ctx(e.state.urn));
+            const diff = await handlerFor(e.state.type).diff(e.state.id!, e.state.inputs, e.state.outputs, news, this.ctx(e.state.urn, e.state.provider));
             if (diff.replaces.length > 0) {
                 dependents.push(e);
                 replacedUrns.add(e.state.urn);
@@ -327,7 +355,7 @@ export class Engine {
         }
         for (const e of [...dependents.reverse(), root]) {
             const started = Date.now();
-            await handlerFor(e.state.type).delete(e.state.id!, e.state.inputs, e.state.outputs, this.ctx(e.state.urn));
+            await handlerFor(e.state.type).delete(e.state.id!, e.state.inputs, e.state.outputs, this.ctx(e.state.urn, e.state.provider));
             e.deleted = true;
             if (e !== root) this.step({ op: "delete", urn: e.state.urn, type: e.state.type, name: urnName(e.state.urn), detail: `replaced with ${urnName(root.state.urn)}`, ms: Date.now() - started });
             this.save();
@@ -365,6 +393,7 @@ export class Engine {
         const deleting = new Set(entries.map((e) => e.state.urn));
         const refersTo = (a: ResourceState, b: ResourceState) => a !== b && a.urn !== b.urn && (
             a.dependencies.includes(b.urn) || a.parent === b.urn || a.deletedWith === b.urn ||
+            (a.provider !== undefined && a.provider.startsWith(`${b.urn}::`)) ||
             Object.values(a.propertyDependencies).some((urns) => urns.includes(b.urn)));
         let pending = [...entries];
         while (pending.length > 0) {
@@ -393,7 +422,7 @@ export class Engine {
         }
         if (!this.opts.dryRun && r.custom) {
             try {
-                await handlerFor(r.type).delete(r.id!, r.inputs, r.outputs, this.ctx(r.urn));
+                await handlerFor(r.type).delete(r.id!, r.inputs, r.outputs, this.ctx(r.urn, r.provider));
             } catch (err) {
                 throw new Error(`deleting ${r.type} ${name}: ${(err as Error).message}`);
             }

@@ -17,6 +17,8 @@ export interface HandlerContext {
     readonly urn: string;
     readonly name: string;
     readonly docker: Docker;
+    /** The config (plain inputs) of the resource's explicit provider, if it has one. */
+    readonly provider?: Props;
     log(message: string): void;
 }
 

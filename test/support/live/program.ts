@@ -83,8 +83,8 @@ export async function runProgram(run: ProgramRun): Promise<void> {
         const what = `${type} ${name}`;
         const refuse = (option: string) => { throw new NotImplemented(`resource option ${option} (on ${what})`); };
         if (req.getRemote()) refuse("remote (multi-language component)");
-        if (req.getProvider()) refuse(`provider (explicit provider ${String(req.getProvider()).split("::").slice(-2).join("::")})`);
-        if (req.getProvidersMap().getLength() > 0) refuse("providers");
+        // An explicit provider goes to the engine, which refuses types it does not implement.
+        if (req.getProvidersMap().getLength() > 0) refuse("providers (a component's provider map)");
         if (req.hasProtect() && req.getProtect()) refuse("protect");
         if (req.hasRetainondelete() && req.getRetainondelete()) refuse("retainOnDelete");
         if (req.getImportid()) refuse("import");
@@ -109,6 +109,7 @@ export async function runProgram(run: ProgramRun): Promise<void> {
             dependencies: req.getDependenciesList(),
             propertyDependencies,
             deletedWith: req.getDeletedwith() || undefined,
+            provider: req.getProvider() || undefined,
             deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
             replaceOnChanges: req.getReplaceonchangesList(),
             ignoreChanges: req.getIgnorechangesList(),

@@ -19,6 +19,8 @@ export interface ResourceState {
     dependencies: string[];
     propertyDependencies: Record<string, string[]>;
     deletedWith?: string;
+    /** Its explicit provider's reference, `urn::id` (undefined: the default provider). */
+    provider?: string;
     /** The resource option as declared (undefined: not set). */
     deleteBeforeReplace?: boolean;
     replaceOnChanges: string[];
