@@ -58,5 +58,8 @@ for (const r of rows) {
 const passed = rows.reduce((n, r) => n + r.passed, 0);
 const failed = rows.reduce((n, r) => n + r.failed, 0);
 const skipped = rows.reduce((n, r) => n + r.skipped, 0);
+if (skipped > 0) {
+    process.stdout.write(`*** ${skipped} ${suite} tests were SKIPPED and did not run (no Docker engine or no test image: see the banners above) ***\n`);
+}
 process.stdout.write(`${suite}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
 process.exit(rows.some((r) => r.status !== 0 || r.total === 0) ? 1 : 0);

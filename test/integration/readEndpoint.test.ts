@@ -1,5 +1,5 @@
 /**
- * The read endpoint follows servers that come back at another address. On a 1+1 MariaDB lab with the
+ * The read endpoint follows servers that come back at another address. On a 1+1 lab with the
  * HAProxy read endpoint (scripts/lib/dockerLab.ts, the program's configuration from
  * components/readEndpoint.ts): stop the replica, stop the source, start the replica, start the source.
  * Docker hands out the lowest free address on the lab network, so the two swap addresses; a proxy that
@@ -10,8 +10,11 @@
  * exercising the bug. Where the lab's parallel start gave the replica the lower address (no natural
  * swap), a placeholder container on the lab network takes that address while the replica starts.
  *
+ * Last, the servers keep no host cache: handshakes cut off from one address never get it blocked.
+ *
  * Ports 23450-23452 on 127.0.0.1 (23450-23459 are this suite's).
  */
+import * as net from "node:net";
 import { PassThrough } from "node:stream";
 import type { Connection } from "mysql2/promise";
 import { PROXY_DNS } from "../../components/readEndpoint";
@@ -308,4 +311,44 @@ describeWithDocker("the read endpoint after lab servers come back at each other'
         console.log(`after the swap (source ${initial.source} -> ${initial.replica}, replica ${initial.replica} -> ${initial.source}): ` +
             `reads on the replica after ${settle.afterMs} ms; ${describeRows(rows)}`);
     }, 180_000);
+    // The proxy's checks all come from one address. A check cut off mid-handshake is a connect error;
+    // a server that kept a host cache would block that address after max_connect_errors in a row.
+    test("handshakes cut off from one address never get it blocked: no name resolution, no host cache", async () => {
+        const port = lab!.servers[1].hostPort;
+        const withRoot = async <T>(fn: (c: Connection) => Promise<T>): Promise<T> => {
+            const c = await open(lab!.root(1), 10, "replica");
+            try {
+                return await fn(c);
+            } finally {
+                await close(c);
+            }
+        };
+        const [settings] = await withRoot((c) => query<Record<string, unknown>>(c, {
+            sql: "SELECT @@GLOBAL.skip_name_resolve AS skipNameResolve, @@GLOBAL.host_cache_size AS hostCacheSize",
+        }));
+        expect({ skipNameResolve: Number(settings.skipNameResolve), hostCacheSize: Number(settings.hostCacheSize) })
+            .toEqual({ skipNameResolve: 1, hostCacheSize: 0 });
+
+        await withRoot((c) => query(c, { sql: "SET GLOBAL max_connect_errors = 2" }));
+        try {
+            // Connections from the host arrive from the Docker network's gateway, not loopback, so a
+            // host cache would count them.
+            for (let i = 0; i < 5; i++) {
+                await new Promise<void>((resolve, reject) => {
+                    const socket = net.connect({ host: "127.0.0.1", port });
+                    socket.once("data", () => { socket.destroy(); resolve(); });
+                    socket.once("error", reject);
+                });
+            }
+            await sleep(500);
+            const [{ one }] = await withRoot((c) => query<{ one: unknown }>(c, { sql: "SELECT 1 AS one" }));
+            expect(Number(one)).toBe(1);
+            // Nothing was counted against the address (the table stays empty; on MariaDB the
+            // performance schema is off by default, so it is empty there regardless).
+            const [{ n }] = await withRoot((c) => query<{ n: unknown }>(c, { sql: "SELECT COUNT(*) AS n FROM performance_schema.host_cache" }));
+            expect(Number(n)).toBe(0);
+        } finally {
+            await withRoot((c) => query(c, { sql: "SET GLOBAL max_connect_errors = 100" }));
+        }
+    }, 120_000);
 });

@@ -17,7 +17,9 @@ export function dockerStatus(): { ok: boolean; reason: string } {
                 : { ok: false, reason: `the test image ${TEST_IMAGE} is not on the Docker host; run \`bash scripts/testbed.sh\` ` +
                     "(Debian/Ubuntu) or pull an official one and set LAB_TEST_IMAGE, e.g. LAB_TEST_IMAGE=mysql:8.4" };
         } catch (err) {
-            cached = { ok: false, reason: `no Docker engine answers \`docker info\` (${String((err as Error).message).split("\n")[0]}); run \`bash scripts/testbed.sh\`` };
+            const e = err as Error & { stderr?: Buffer | string; code?: string };
+            const said = e.code === "ENOENT" ? "no docker command on PATH" : String(e.stderr ?? "").trim().split("\n").pop() || e.message.split("\n")[0];
+            cached = { ok: false, reason: `no Docker engine answers \`docker info\` (${said}); run \`bash scripts/testbed.sh\`` };
         }
     }
     return cached;

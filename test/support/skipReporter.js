@@ -1,7 +1,7 @@
 /**
  * A jest reporter that makes skipped Docker suites impossible to miss: test/support/docker.ts notes
  * each suite it skips (no Docker engine, or no test image) in LAB_SKIP_FILE, and this prints them
- * in a banner after jest's own summary. Jest alone hides them: it drops the console output of a
+ * in a banner at the end of the run. Jest alone hides them: it drops the console output of a
  * file whose tests were all skipped when it runs several files.
  */
 const fs = require("node:fs");
