@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
 import { MysqlLab } from "./components/lab";
+import { hostPort } from "./components/replication/connection";
 
 // Validate everything before declaring anything.
 const config = loadConfig();
@@ -14,7 +15,7 @@ const lab = new MysqlLab("lab", {
     passwords: config.passwords,
 });
 
-const endpoint = (s: { host: string; port: number }) => (s.host.includes(":") ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`);
+const endpoint = (s: { host: string; port: number }) => hostPort(s.host, s.port);
 
 /** host:port of the source, as published on bindAddress. */
 export const sourceEndpoint = endpoint(lab.source);

@@ -3,6 +3,7 @@ import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
 import type { Flavor } from "./config";
 import { SqlDatabase, SqlGrant, SqlUser } from "./replication/accounts";
+import { hostPort } from "./replication/connection";
 
 /** The lab's accounts, by purpose. */
 export type AccountKey = "replication" | "app" | "readonly";
@@ -73,7 +74,7 @@ export class LabAccounts extends pulumi.ComponentResource {
 
         if (args.flavor === "mysql") {
             const provider = new mysql.Provider(`${name}-mysql`, {
-                endpoint: endpointOf(args.host, args.port),
+                endpoint: hostPort(args.host, args.port),
                 username: "root",
                 password: args.rootPassword,
             }, { parent: this });
@@ -96,7 +97,7 @@ export class LabAccounts extends pulumi.ComponentResource {
                 this.checkUser = new mysql.User(`${name}-check`, { user: args.checkUser, host: "%" }, { ...childOpts, provider });
             }
         } else {
-            const server = { serverHost: args.host, serverPort: args.port, adminPassword: args.rootPassword };
+            const server = { adminHost: args.host, adminPort: args.port, adminPassword: args.rootPassword };
             this.database = new SqlDatabase(`${name}-db`, { ...server, name: args.database }, childOpts);
             for (const a of plan) {
                 const user = new SqlUser(`${name}-${a.key}`, {
@@ -114,8 +115,4 @@ export class LabAccounts extends pulumi.ComponentResource {
         this.users = Object.fromEntries(plan.map((a) => [a.key, { user: a.user, host: a.host }])) as LabAccounts["users"];
         this.registerOutputs({ database: this.database, grants: this.grants, users: this.users, checkUser: this.checkUser });
     }
-}
-
-function endpointOf(host: string, port: number): string {
-    return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -1,14 +1,13 @@
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { imageTagVersion, inferFlavor } from "./imageName";
-import { type Flavor, SYSTEM_SCHEMAS } from "./replication/sql";
+import { type Flavor, type Role, SYSTEM_SCHEMAS } from "./replication/sql";
 
 export { imageTagVersion, inferFlavor } from "./imageName";
 /** The server family an image belongs to; it decides server options and SQL dialect. */
 export type { Flavor } from "./replication/sql";
 
-/** What a server does in the lab. Roles are data, never part of a container. */
-export type Role = "source" | "replica";
+export type { Role } from "./replication/sql";
 
 /** Highest replica count the lab accepts: ten servers in all fit one laptop and one port range. */
 export const MAX_REPLICAS = 9;

@@ -6,6 +6,7 @@ import { LabSettings, PASSWORD_KEYS, PasswordKey } from "./config";
 import { MysqlServer } from "./mysqlServer";
 import { CHECK_USER, ReadEndpoint, checkAuthPlugin, haproxyConfig } from "./readEndpoint";
 import { Replication } from "./replication/replication";
+import { hostPort } from "./replication/connection";
 import { ServerRole } from "./replication/serverRole";
 
 /** Arguments of the whole lab. */
@@ -103,8 +104,8 @@ export class MysqlLab extends pulumi.ComponentResource {
 
         const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {
             serverName: this.source.internalHost,
-            host: this.source.host,
-            port: this.source.port,
+            adminHost: this.source.host,
+            adminPort: this.source.port,
             adminPassword: this.passwords.rootPassword,
             role: "source",
         }, { parent: this, dependsOn: [this.source.container] });
@@ -115,8 +116,8 @@ export class MysqlLab extends pulumi.ComponentResource {
             const replica = this.servers[spec.index];
             const replication = new Replication(`${name}-server-${spec.index}-replication`, {
                 replicaName: replica.internalHost,
-                replicaHost: replica.host,
-                replicaPort: replica.port,
+                adminHost: replica.host,
+                adminPort: replica.port,
                 replicaInstance: replica.container.id,
                 adminPassword: this.passwords.rootPassword,
                 sourceHost: this.source.internalHost,
@@ -135,8 +136,8 @@ export class MysqlLab extends pulumi.ComponentResource {
             this.replications.push(replication);
             this.roles.push(new ServerRole(`${name}-server-${spec.index}-role`, {
                 serverName: replica.internalHost,
-                host: replica.host,
-                port: replica.port,
+                adminHost: replica.host,
+                adminPort: replica.port,
                 adminPassword: this.passwords.rootPassword,
                 role: "replica",
             }, { parent: this, dependsOn: [replication], deletedWith: replica.container }));
@@ -177,8 +178,7 @@ export class MysqlLab extends pulumi.ComponentResource {
     connectionString(account: AccountKey | "admin", server: MysqlServer): pulumi.Output<string> {
         const user = account === "admin" ? "root" : this.accounts.users[account].user;
         const password = this.passwords[account === "admin" ? "rootPassword" : ACCOUNT_PASSWORD[account]];
-        const host = server.host.includes(":") ? `[${server.host}]` : server.host;
         // Encoded: a configured password may hold characters that end the user-info part of a URL.
-        return pulumi.secret(pulumi.interpolate`mysql://${encodeURIComponent(user)}:${pulumi.output(password).apply(encodeURIComponent)}@${host}:${server.port}/${this.database}`);
+        return pulumi.secret(pulumi.interpolate`mysql://${encodeURIComponent(user)}:${pulumi.output(password).apply(encodeURIComponent)}@${hostPort(server.host, server.port)}/${this.database}`);
     }
 }

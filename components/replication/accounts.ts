@@ -4,21 +4,16 @@
  * Inputs mirror @pulumi/mysql's Database, User and Grant so the lab declares the same things either way.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, isGone, query, withConnection } from "./connection";
+import { AdminInputs, adminEndpoint, isGone, query, withAdminKeys, withConnection } from "./connection";
 import * as sql from "./sql";
 
 /** How a resource reaches its server, as seen from where Pulumi runs. */
-interface ServerInputs {
-    readonly serverHost: string;
-    readonly serverPort: number;
-    readonly adminUser: string;
-    readonly adminPassword: string;
-}
+type ServerInputs = AdminInputs;
 
 /** Pulumi input form of ServerInputs. */
 export interface SqlServerArgs {
-    readonly serverHost: pulumi.Input<string>;
-    readonly serverPort: pulumi.Input<number>;
+    readonly adminHost: pulumi.Input<string>;
+    readonly adminPort: pulumi.Input<number>;
     /** Defaults to root. */
     readonly adminUser?: pulumi.Input<string>;
     readonly adminPassword: pulumi.Input<string>;
@@ -30,20 +25,21 @@ const GONE_AFTER_SECONDS = 3;
 /** How long read waits for a server before reporting it unknown. */
 const READ_TIMEOUT_SECONDS = 10;
 
-function endpoint(s: ServerInputs): Endpoint {
-    return { host: s.serverHost, port: s.serverPort, user: s.adminUser, password: s.adminPassword };
-}
+const endpoint = adminEndpoint;
 
+/** Keys whose value differs; old state from before AdminInputs is read under AdminInputs' names. */
 function changedKeys<T>(olds: T, news: T, keys: readonly (keyof T)[]): string[] {
-    return keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k])) as string[];
+    const o = withAdminKeys(olds as object) as T;
+    return keys.filter((k) => JSON.stringify(o[k]) !== JSON.stringify(news[k])) as string[];
 }
 
-const SERVER_KEYS = ["serverHost", "serverPort", "adminUser", "adminPassword"] as const;
+/** Moving to another server (the source moved) or another login is an update: the account is the same. */
+const SERVER_KEYS = ["adminHost", "adminPort", "adminUser", "adminPassword"] as const;
 
 function serverProps(args: SqlServerArgs) {
     return {
-        serverHost: args.serverHost,
-        serverPort: args.serverPort,
+        adminHost: args.adminHost,
+        adminPort: args.adminPort,
         adminUser: args.adminUser ?? "root",
         adminPassword: pulumi.secret(args.adminPassword),
     };

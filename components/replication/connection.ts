@@ -3,7 +3,7 @@
  * loads mysql2 inside the functions that use it (a module captured at top level breaks serialization).
  */
 import type { Connection } from "mysql2/promise";
-import type { Statement } from "./sql";
+import { type ServerVersion, type Statement, parseServerVersion } from "./sql";
 
 /** Where a provider reaches a server, and as whom. */
 export interface Endpoint {
@@ -13,11 +13,55 @@ export interface Endpoint {
     readonly password: string;
 }
 
+/**
+ * How every provider of the lab takes the server it works on: where Pulumi reaches it, and as whom.
+ * (Replication's replica, ServerRole's server, the SQL resources' server.)
+ */
+export interface AdminInputs {
+    readonly adminHost: string;
+    readonly adminPort: number;
+    readonly adminUser: string;
+    readonly adminPassword: string;
+}
+
+/** The host and port names of state written before AdminInputs (Replication, SQL resources, ServerRole). */
+const LEGACY_ADMIN_KEYS = [["replicaHost", "replicaPort"], ["serverHost", "serverPort"], ["host", "port"]] as const;
+
+/**
+ * Props with the admin endpoint under AdminInputs' names, also when they come from state an earlier
+ * version of the provider wrote; a diff compares those, so the rename alone changes nothing.
+ */
+export function withAdminKeys<T extends object>(props: T): T & AdminInputs {
+    const p = props as Record<string, unknown>;
+    if (p.adminHost !== undefined) return props as T & AdminInputs;
+    for (const [host, port] of LEGACY_ADMIN_KEYS) {
+        if (p[host] !== undefined) {
+            const rest = { ...p };
+            delete rest[host];
+            delete rest[port];
+            return { ...rest, adminHost: p[host], adminPort: p[port] } as T & AdminInputs;
+        }
+    }
+    return props as T & AdminInputs;
+}
+
+/** The endpoint AdminInputs (or older state) describe. */
+export function adminEndpoint(props: object): Endpoint {
+    const a = withAdminKeys(props);
+    return { host: a.adminHost, port: Number(a.adminPort), user: a.adminUser, password: a.adminPassword };
+}
+
 /** MySQL error codes that waiting will not cure. */
 const FATAL_CONNECT_ERRORS: readonly string[] = ["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE"];
 
+/** host:port, with an IPv6 address in brackets. */
 export function describeEndpoint(e: Pick<Endpoint, "host" | "port">): string {
-    return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+    return hostPort(e.host, e.port);
+}
+
+/** host:port, with an IPv6 address in brackets: the one place the lab writes an endpoint. */
+export function hostPort(host: string, port: number | string): string {
+    return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**
@@ -92,4 +136,10 @@ export function sleep(ms: number): Promise<void> {
 export function isGone(err: unknown): boolean {
     const message = String((err as { message?: string })?.message ?? err);
     return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|timed out after|connect ETIMEDOUT/.test(message);
+}
+
+/** The flavor and version the server reports (SELECT VERSION()). */
+export async function readServerVersion(conn: Connection): Promise<ServerVersion> {
+    const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
+    return parseServerVersion(row.v);
 }

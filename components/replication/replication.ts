@@ -1,19 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "mysql2/promise";
-import { Endpoint, describeEndpoint, execAll, isGone, query, sleep, withConnection } from "./connection";
+import { AdminInputs, Endpoint, adminEndpoint, describeEndpoint, execAll, isGone, query, readServerVersion, sleep, withAdminKeys, withConnection } from "./connection";
 import * as sql from "./sql";
 
-/** Inputs of a Replication resource, resolved: what the provider methods see. */
-export interface ReplicationInputs {
+/** Inputs of a Replication resource, resolved: what the provider methods see. The admin endpoint is the replica's. */
+export interface ReplicationInputs extends AdminInputs {
     /** A name for messages, e.g. the replica's container name. */
     readonly replicaName: string;
-    /** The replica's admin endpoint as seen from where Pulumi runs. */
-    readonly replicaHost: string;
-    readonly replicaPort: number;
     /** The replica's container id, "" when unknown; a new one triggers a re-point. */
     readonly replicaInstance: string;
-    readonly adminUser: string;
-    readonly adminPassword: string;
     /** The source as the replica reaches it (on the lab network). */
     readonly sourceHost: string;
     readonly sourcePort: number;
@@ -50,25 +45,22 @@ export type ReplicationOutputs = ReplicationInputs & ReplicationStatus;
 /** How long read and delete wait for a replica before taking it for gone. */
 const GONE_AFTER_SECONDS = 3;
 
-/** Inputs that re-point the replica in place when they change. */
+/** Inputs that change how the replica replicates: an update re-points it (STOP, CHANGE, START). */
 const REPOINT_KEYS: readonly (keyof ReplicationInputs)[] = [
     "sourceHost", "sourcePort", "sourceProbeHost", "sourceProbePort", "user", "password", "connectRetry", "retryCount",
-    "adminUser", "adminPassword", "timeoutSeconds", "replicaName", "replicaInstance",
+    "replicaInstance",
 ];
+/** Inputs that only say how Pulumi works with the replica: an update records them and leaves replication alone. */
+const RECORD_KEYS: readonly (keyof ReplicationInputs)[] = ["adminUser", "adminPassword", "timeoutSeconds", "replicaName"];
 /** Inputs that name a different replica: a new resource. */
-const REPLACE_KEYS: readonly (keyof ReplicationInputs)[] = ["replicaHost", "replicaPort"];
+const REPLACE_KEYS: readonly (keyof ReplicationInputs)[] = ["adminHost", "adminPort"];
 
-function adminOf(i: ReplicationInputs): Endpoint {
-    return { host: i.replicaHost, port: i.replicaPort, user: i.adminUser, password: i.adminPassword };
+function changed(olds: ReplicationInputs, news: ReplicationInputs, keys: readonly (keyof ReplicationInputs)[]): string[] {
+    return keys.filter((k) => olds[k] !== news[k]);
 }
 
 function fail(i: ReplicationInputs, message: string): Error {
-    return new Error(`replication on ${i.replicaName} (${describeEndpoint(adminOf(i))}): ${message}`);
-}
-
-async function serverVersion(conn: Connection): Promise<sql.ServerVersion> {
-    const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
-    return sql.parseServerVersion(row.v);
+    return new Error(`replication on ${i.replicaName} (${describeEndpoint(adminEndpoint(i))}): ${message}`);
 }
 
 async function replicaStatus(conn: Connection, d: sql.ReplicationDialect): Promise<sql.ReplicaStatus> {
@@ -86,7 +78,7 @@ interface SourceState {
 }
 
 async function readSource(conn: Connection): Promise<SourceState> {
-    const v = await serverVersion(conn);
+    const v = await readServerVersion(conn);
     const [executed] = await query<{ gtids: string }>(conn, sql.replicationDialect(v).executedGtids);
     const [state] = v.flavor === "mariadb"
         ? await query<{ gtids: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS gtids" })
@@ -160,8 +152,8 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
         .catch((err) => { throw fail(i, (err as Error).message); });
     let source = await probeSource();
 
-    return withConnection(adminOf(i), remaining(), "replica", async (conn) => {
-        const v = await serverVersion(conn);
+    return withConnection(adminEndpoint(i), remaining(), "replica", async (conn) => {
+        const v = await readServerVersion(conn);
         if (v.flavor !== source.version.flavor) {
             throw fail(i, `the replica runs ${v.flavor} but the source runs ${source.version.flavor}`);
         }
@@ -255,6 +247,11 @@ async function statusOf(conn: Connection, d: sql.ReplicationDialect, v: sql.Serv
     };
 }
 
+/** Drift found by read (stopped threads, pointed elsewhere, reset): repaired in place by re-pointing. */
+function drifted(olds: Partial<ReplicationOutputs>): boolean {
+    return olds.ioRunning !== undefined && !replicatesAsDeclared(olds as ReplicationOutputs);
+}
+
 /** True when the status read from the replica says it replicates from where the inputs say. */
 export function replicatesAsDeclared(o: Pick<ReplicationOutputs, "ioRunning" | "sqlRunning" | "actualSourceHost" |
     "actualSourcePort" | "sourceHost" | "sourcePort">): boolean {
@@ -272,8 +269,8 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
         const port = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
         const text = (v: unknown) => typeof v === "string" && v.length > 0;
         need("replicaName", text(news.replicaName), "a non-empty string");
-        need("replicaHost", text(news.replicaHost), "a host name or address");
-        need("replicaPort", port(news.replicaPort), "a port from 1 to 65535");
+        need("adminHost", text(news.adminHost), "a host name or address");
+        need("adminPort", port(news.adminPort), "a port from 1 to 65535");
         need("adminUser", text(news.adminUser), "a user name");
         need("adminPassword", typeof news.adminPassword === "string", "a string");
         need("sourceHost", text(news.sourceHost), "a host name or address");
@@ -289,28 +286,27 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
     },
 
     async diff(_id, olds, news) {
-        const replaces = REPLACE_KEYS.filter((k) => olds[k] !== news[k]);
-        const changed = REPOINT_KEYS.filter((k) => olds[k] !== news[k]);
-        // Drift found by read (stopped threads, pointed elsewhere, reset) is repaired in place.
-        const drifted = olds.ioRunning !== undefined && !replicatesAsDeclared(olds);
+        // State written before the admin endpoint had one name across the providers says replicaHost/Port.
+        const o = withAdminKeys(olds);
+        const replaces = changed(o, news, REPLACE_KEYS);
+        const updates = changed(o, news, [...REPOINT_KEYS, ...RECORD_KEYS]);
         return {
-            changes: replaces.length > 0 || changed.length > 0 || drifted,
-            replaces: replaces as string[],
+            changes: replaces.length > 0 || updates.length > 0 || drifted(o),
+            replaces,
             deleteBeforeReplace: true,
-            stables: ["replicaHost", "replicaPort"],
         };
     },
 
     async create(inputs) {
         const outs = await pointReplica(inputs);
-        return { id: `${inputs.replicaHost}:${inputs.replicaPort}`, outs };
+        return { id: describeEndpoint(adminEndpoint(inputs)), outs };
     },
 
     async read(id, props) {
         if (!props) return { id, props };
         const p = props as ReplicationOutputs;
-        const status = await withConnection(adminOf(p), GONE_AFTER_SECONDS, "replica", async (conn) => {
-            const v = await serverVersion(conn);
+        const status = await withConnection(adminEndpoint(p), GONE_AFTER_SECONDS, "replica", async (conn) => {
+            const v = await readServerVersion(conn);
             return statusOf(conn, sql.replicationDialect(v), v);
         }).catch((err): Partial<ReplicationStatus> => {
             // A replica that is down does not replicate; say so and let the next up repair it.
@@ -320,14 +316,23 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
         return { id, props: { ...p, ...status } };
     },
 
-    async update(_id, _olds, news) {
+    async update(_id, olds, news) {
+        const o = withAdminKeys(olds);
+        if (changed(o, news, REPOINT_KEYS).length === 0 && !drifted(o)) {
+            // Only how Pulumi works with the replica changed: record it, and leave replication running.
+            const status = await withConnection(adminEndpoint(news), news.timeoutSeconds, "replica", async (conn) => {
+                const v = await readServerVersion(conn);
+                return statusOf(conn, sql.replicationDialect(v), v);
+            }).catch((err) => { throw fail(news, (err as Error).message); });
+            return { outs: { ...news, ...status } };
+        }
         return { outs: await pointReplica(news) };
     },
 
     async delete(_id, props) {
         try {
-            await withConnection(adminOf(props), GONE_AFTER_SECONDS, "replica", async (conn) => {
-                const v = await serverVersion(conn);
+            await withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "replica", async (conn) => {
+                const v = await readServerVersion(conn);
                 const d = sql.replicationDialect(v);
                 await withSuperReadOnlyLifted(conn, v, () => execAll(conn, [d.stop, d.resetReplica]));
             });
@@ -342,9 +347,9 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
 export interface ReplicationArgs {
     /** A name for messages, e.g. the replica's container name. */
     readonly replicaName: pulumi.Input<string>;
-    /** The replica's admin endpoint as seen from where Pulumi runs. */
-    readonly replicaHost: pulumi.Input<string>;
-    readonly replicaPort: pulumi.Input<number>;
+    /** The replica as Pulumi reaches it (its published address and port). */
+    readonly adminHost: pulumi.Input<string>;
+    readonly adminPort: pulumi.Input<number>;
     /** The replica's container id: a new container (e.g. recreated after removal) is re-pointed. */
     readonly replicaInstance?: pulumi.Input<string>;
     /** Defaults to root. */

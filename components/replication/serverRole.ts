@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, isGone, execAll, query, withConnection } from "./connection";
+import { AdminInputs, adminEndpoint, execAll, isGone, query, readServerVersion, withAdminKeys, withConnection } from "./connection";
 import * as sql from "./sql";
+import type { Role } from "./sql";
 
 /**
  * Every server starts read-only (its container does not know its role); this resource makes the
@@ -8,13 +9,9 @@ import * as sql from "./sql";
  * a config change that never touches a container. MySQL 8+ persists the setting; MariaDB and 5.7
  * cannot, so a restarted source there comes back read-only until the next `pulumi up`.
  */
-export interface ServerRoleInputs {
+export interface ServerRoleInputs extends AdminInputs {
     readonly serverName: string;
-    readonly host: string;
-    readonly port: number;
-    readonly adminUser: string;
-    readonly adminPassword: string;
-    readonly role: "source" | "replica";
+    readonly role: Role;
 }
 
 export interface ServerRoleOutputs extends ServerRoleInputs {
@@ -26,14 +23,9 @@ export interface ServerRoleOutputs extends ServerRoleInputs {
     readonly persisted: boolean;
 }
 
-function admin(i: ServerRoleInputs): Endpoint {
-    return { host: i.host, port: i.port, user: i.adminUser, password: i.adminPassword };
-}
-
 async function apply(i: ServerRoleInputs): Promise<ServerRoleOutputs> {
-    return withConnection(admin(i), 120, `server ${i.serverName}`, async (conn) => {
-        const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
-        const v = sql.parseServerVersion(row.v);
+    return withConnection(adminEndpoint(i), 120, `server ${i.serverName}`, async (conn) => {
+        const v = await readServerVersion(conn);
         await execAll(conn, sql.roleStatements(v, i.role));
         return { ...i, ...(await readBack(conn, v)) };
     });
@@ -63,9 +55,11 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
         return { inputs: news, failures };
     },
     async diff(_id, olds, news) {
-        const replaces = (["host", "port"] as const).filter((k) => olds[k] !== news[k]);
-        const changed = (["role", "adminUser", "adminPassword", "serverName"] as const).filter((k) => olds[k] !== news[k]);
-        const drifted = olds.readOnly !== undefined && !roleHolds(olds);
+        // State written before the admin endpoint had one name across the providers says host/port.
+        const o = withAdminKeys(olds);
+        const replaces = (["adminHost", "adminPort"] as const).filter((k) => o[k] !== news[k]);
+        const changed = (["role", "adminUser", "adminPassword", "serverName"] as const).filter((k) => o[k] !== news[k]);
+        const drifted = o.readOnly !== undefined && !roleHolds(o);
         return { changes: replaces.length + changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
@@ -74,10 +68,8 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
     async read(id, props) {
         const p = props as ServerRoleOutputs;
         try {
-            const state = await withConnection(admin(p), 10, `server ${p.serverName}`, async (conn) => {
-                const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
-                return readBack(conn, sql.parseServerVersion(row.v));
-            });
+            const state = await withConnection(adminEndpoint(p), 10, `server ${p.serverName}`, async (conn) =>
+                readBack(conn, await readServerVersion(conn)));
             return { id, props: { ...p, ...state } };
         } catch (err) {
             if (!isGone(err)) throw err;
@@ -96,13 +88,13 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
 export interface ServerRoleArgs {
     /** A name for messages, e.g. the container name. */
     readonly serverName: pulumi.Input<string>;
-    /** The server's admin endpoint as seen from where Pulumi runs. */
-    readonly host: pulumi.Input<string>;
-    readonly port: pulumi.Input<number>;
+    /** The server as Pulumi reaches it (its published address and port). */
+    readonly adminHost: pulumi.Input<string>;
+    readonly adminPort: pulumi.Input<number>;
     /** Defaults to root. */
     readonly adminUser?: pulumi.Input<string>;
     readonly adminPassword: pulumi.Input<string>;
-    readonly role: pulumi.Input<"source" | "replica">;
+    readonly role: pulumi.Input<Role>;
 }
 
 /** Applies a server's role at run time: writable source, read-only replicas. */

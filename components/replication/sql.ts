@@ -4,7 +4,11 @@
  * Values that come from users (hosts, names, passwords) travel as `?` parameters, never in the text.
  */
 
+/** The server family: it decides server options and SQL dialect. */
 export type Flavor = "mysql" | "mariadb";
+
+/** What a server does in the lab. Roles are data, never part of a container. */
+export type Role = "source" | "replica";
 
 /** A statement and its parameters, as mysql2's `query(sql, params)` takes them. */
 export interface Statement {
@@ -127,7 +131,7 @@ export function replicationDialect(v: ServerVersion): ReplicationDialect {
 }
 
 /** Read-only settings for a role. MySQL 8+ persists them so a restart keeps the role. */
-export function roleStatements(v: ServerVersion, role: "source" | "replica"): Statement[] {
+export function roleStatements(v: ServerVersion, role: Role): Statement[] {
     const set = v.flavor === "mysql" && atLeast(v, 8) ? "SET PERSIST" : "SET GLOBAL";
     const hasSuper = v.flavor === "mysql";
     if (role === "source") {

@@ -17,9 +17,10 @@
 #                  whose output must match the regex
 #   customize.sh   run on the host by mmdebstrap with the root filesystem as $1
 #   ...            the files customize.sh copies into the image
+# and common/ holds what several images install (the server entrypoints' shared functions).
 #
 # The image is skipped when its tag exists and was built from the same recipe (a hash of
-# this script, lib.sh, the version's recipe and NAME/'s shared files, kept in a label);
+# this script, lib.sh, common/, the version's recipe and NAME/'s shared files, kept in a label);
 # TESTBED_REBUILD=1 forces a rebuild.
 #
 # Environment:
@@ -60,7 +61,7 @@ LABEL=org.mysql-replicas.testbed.recipe
 recipe_hash() {
     (
         cd "$IMAGES_DIR"
-        { printf '%s\n' build.sh lib.sh; find "$NAME" -type f \( ! -name 'image-*.sh' -o -name "$RECIPE_FILE" \) | LC_ALL=C sort; } |
+        { printf '%s\n' build.sh lib.sh; find common "$NAME" -type f \( ! -name 'image-*.sh' -o -name "$RECIPE_FILE" \) | LC_ALL=C sort; } |
             while IFS= read -r f; do
                 x=-; [ -x "$f" ] && x=x
                 printf '%s %s %s\n' "$f" "$x" "$(sha256sum <"$f" | cut -d' ' -f1)"

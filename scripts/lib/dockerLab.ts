@@ -10,6 +10,7 @@
  * containers, labels, health waiting and cleanup are scripts/lib/dockerServers.ts's, which the
  * integration suites' test/support/testServers.ts uses too.
  */
+import type { Role } from "../../components/replication/sql";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import type { Connection } from "mysql2/promise";
@@ -47,7 +48,7 @@ export interface DockerLabOptions {
 export interface LabContainer {
     readonly index: number;
     readonly name: string;
-    readonly role: "source" | "replica";
+    readonly role: Role;
     readonly serverId: number;
     readonly hostPort: number;
     id: string;

@@ -3,6 +3,7 @@
  * `pulumi stack output --json --show-secrets`) or from the Pulumi CLI when one is on PATH. Every
  * password met on the way is remembered, so that no message the tools print can carry it.
  */
+import type { Role } from "../../components/replication/sql";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -24,7 +25,7 @@ export interface LabOutputs {
     /** host:port of the read endpoint, when the lab has one. */
     readonly readEndpoint?: string;
     /** Role of each server, in server order (index 0 is the source). */
-    readonly roles: readonly ("source" | "replica")[];
+    readonly roles: readonly Role[];
     /** Container name of each server, in server order. */
     readonly serverNames: readonly string[];
     /** server_id of each server, in server order (index + 1 when the outputs leave it out, as the program assigns). */
@@ -187,7 +188,7 @@ export function parseOutputs(json: unknown, origin: string): LabOutputs {
     };
     const isString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
     const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
-    const isRole = (v: unknown): v is "source" | "replica" => v === "source" || v === "replica";
+    const isRole = (v: unknown): v is Role => v === "source" || v === "replica";
 
     // Only roles and adminConnectionStrings are required (enough for status): a hand-written file may
     // give just those. verify and bench ask for what else they need (requireApp, benchTargets).
@@ -330,7 +331,7 @@ export function loadOutputs(src: OutputSource, pulumiCli = findOnPath("pulumi"))
 export interface LabServer {
     readonly index: number;
     readonly name: string;
-    readonly role: "source" | "replica";
+    readonly role: Role;
     readonly serverId: number;
     readonly admin: MysqlUrl;
 }

@@ -2,6 +2,7 @@
  * `npm run status`: one row per server, read with the version-aware statements of sql.ts, so it works
  * for MySQL 5.7 to 9.x and MariaDB alike.
  */
+import type { Role } from "../../components/replication/sql";
 import type { Connection } from "mysql2/promise";
 import * as sql from "../../components/replication/sql";
 import { close, open, query } from "./db";
@@ -12,7 +13,7 @@ import { Cell, Column, formatTable, shorten } from "./table";
 export interface StatusRow {
     readonly index: number;
     readonly name: string;
-    readonly role: "source" | "replica";
+    readonly role: Role;
     /** server_id the outputs expect. */
     readonly expectedServerId: number;
     /** server_id the server reports (null when unreachable). */

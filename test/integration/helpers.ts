@@ -3,6 +3,7 @@
  * inputs for the lab's dynamic providers as the engine hands them over (plain values, the classes'
  * defaults applied), and checks: SHOW GRANTS parsing and a scan of every provider result for passwords.
  */
+import type { Role } from "../../components/replication/sql";
 import type { ReplicationInputs } from "../../components/replication/replication";
 import type { ServerRoleInputs } from "../../components/replication/serverRole";
 import { providerDrivers, type CallRecord, type ClassRegistration, type ProviderKind } from "../support/providers";
@@ -36,9 +37,9 @@ export function useLab(suite: string, specs: readonly ServerSpec[], ready: (fixt
     }, 60_000);
 }
 
-/** The server fields every SQL resource carries (SqlServerArgs with the class default adminUser root). */
+/** The admin endpoint every provider of the lab takes (AdminInputs, with the classes' default adminUser root). */
 export function serverOf(lab: TestLab, server: TestServer) {
-    return { serverHost: server.host, serverPort: server.port, adminUser: "root", adminPassword: lab.rootPassword };
+    return { adminHost: server.host, adminPort: server.port, adminUser: "root", adminPassword: lab.rootPassword };
 }
 
 export function databaseInputs(lab: TestLab, server: TestServer, name: string) {
@@ -59,12 +60,9 @@ export function grantInputs(lab: TestLab, server: TestServer, user: string, data
 export function replicationInputs(lab: TestLab, replica: TestServer, source: TestServer, user: string, password: string,
     overrides: Partial<ReplicationInputs> = {}): ReplicationInputs {
     return {
+        ...serverOf(lab, replica),
         replicaName: replica.containerName,
-        replicaHost: replica.host,
-        replicaPort: replica.port,
         replicaInstance: replica.containerId,
-        adminUser: "root",
-        adminPassword: lab.rootPassword,
         sourceHost: source.containerName,
         sourcePort: 3306,
         sourceProbeHost: source.host,
@@ -78,8 +76,8 @@ export function replicationInputs(lab: TestLab, replica: TestServer, source: Tes
     };
 }
 
-export function roleInputs(lab: TestLab, server: TestServer, role: "source" | "replica"): ServerRoleInputs {
-    return { serverName: server.containerName, host: server.host, port: server.port, adminUser: "root", adminPassword: lab.rootPassword, role };
+export function roleInputs(lab: TestLab, server: TestServer, role: Role): ServerRoleInputs {
+    return { ...serverOf(lab, server), serverName: server.containerName, role };
 }
 
 /** Names MariaDB prints for privileges granted under another name. */

@@ -143,6 +143,20 @@ describeWithDocker(`Replication and ServerRole providers on ${TEST_IMAGE}`, () =
         expect((await drivers.replication.diff(again.id, again.outs, inputsA())).changes).toBe(false);
     });
 
+    test("an update of only replicaName or timeoutSeconds records them and leaves replication running (no re-point)", async () => {
+        const relayLog = async () => String((await replicaStatus(lab, "a"))?.Relay_Log_File);
+        const before = await relayLog();
+        const news = { ...inputsA(), replicaName: `${a.containerName}-renamed`, timeoutSeconds: 61 };
+        const d = await drivers.replication.diff(replA.id, replA.outs, news);
+        expect(d).toMatchObject({ changes: true, replaces: [] });
+        const updated = await drivers.replication.update(replA.id, replA.outs, d.inputs);
+        expect(updated.outs).toMatchObject({ replicaName: news.replicaName, timeoutSeconds: 61, ioRunning: "Yes", sqlRunning: "Yes" });
+        // A re-point (STOP, CHANGE, START) would have started a new relay log.
+        expect(await relayLog()).toBe(before);
+        replA = await drivers.replication.update(updated.id, updated.outs, inputsA());
+        expect(await relayLog()).toBe(before);
+    });
+
     test("ServerRole: a replica refuses the app user's writes; role=source makes a server writable", async () => {
         // Every server starts read-only; the app user cannot write on the source yet.
         await expect(runSql(source, appLogin(), "INSERT INTO items (batch, n) VALUES ('role', 0)"))

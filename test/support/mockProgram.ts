@@ -41,18 +41,11 @@ export interface RunOptions {
     readonly preview?: boolean;
 }
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
-/** True when a value recorded from mocks is a secret wrapper. */
-export function isSecret(value: unknown): boolean {
-    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
+/** True when a value recorded from mocks is a secret wrapper; reveal gives the plain value inside. */
+import { isSecretWrapper, reveal } from "./live/values";
 
-/** The plain value inside a secret wrapper (or the value itself). */
-export function reveal<T = unknown>(value: unknown): T {
-    return (isSecret(value) ? (value as { value: unknown }).value : value) as T;
-}
+export { isSecretWrapper as isSecret, reveal };
 
 /** Loads index.ts afresh (a new module registry, as each `pulumi up` is a new process) and records it. */
 export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
@@ -61,10 +54,13 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
     let program: Record<string, unknown> = {};
     let error: Error | undefined;
     let pulumi!: typeof import("@pulumi/pulumi");
+    let settings!: { waitForRPCs(): Promise<void> };
+    const exitListeners = process.listeners("exit");
 
     jest.resetModules();
     jest.isolateModules(() => {
         pulumi = require("@pulumi/pulumi");
+        settings = require("@pulumi/pulumi/runtime/settings");
         pulumi.runtime.setMocks({
             newResource: (args) => ({ id: mockId(args), state: mockState(args) }),
             call: (args) => mockCall(args),
@@ -84,9 +80,22 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
     const outputs: Record<string, unknown> = {};
     if (!error) {
         for (const [key, value] of Object.entries(program)) outputs[key] = await resolve(pulumi, value);
-        await settle(registrations);
+        // Every registration the program made has been answered (as the engine waits for them).
+        await settings.waitForRPCs();
     }
+    forgetExitListeners(exitListeners);
     return { registrations, outputs, error };
+}
+
+/**
+ * Each fresh copy of the SDK adds a process "exit" listener (its promise-leak report) that outlives
+ * the run; with a copy per run they pile up past Node's listener limit. A finished run's copy is
+ * never used again, so its listeners go with it.
+ */
+export function forgetExitListeners(before: readonly Function[]): void {
+    for (const listener of process.listeners("exit")) {
+        if (!before.includes(listener)) process.removeListener("exit", listener as (...args: unknown[]) => void);
+    }
 }
 
 /** Resolves an exported value; Outputs become plain values, secrets `{ secret: value }`. */
@@ -107,15 +116,6 @@ async function resolve(pulumi: typeof import("@pulumi/pulumi"), value: unknown):
         return out;
     }
     return value;
-}
-
-async function settle(registrations: Registration[]): Promise<void> {
-    let last = -1;
-    for (let stable = 0; stable < 5;) {
-        await new Promise((r) => setTimeout(r, 20));
-        stable = registrations.length === last ? stable + 1 : 0;
-        last = registrations.length;
-    }
 }
 
 /**

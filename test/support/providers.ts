@@ -6,7 +6,8 @@
  */
 import type { LoadedProvider } from "./serializedProvider";
 import { loadSerializedProvider } from "./serializedProvider";
-import { Registration, recordRegistrations } from "./mockProgram";
+import { Registration, forgetExitListeners, recordRegistrations } from "./mockProgram";
+import { isSecretWrapper } from "./live/values";
 
 export type ProviderKind = "replication" | "serverRole" | "database" | "user" | "grant";
 
@@ -34,13 +35,8 @@ export interface SerializedProviders {
     readonly registrations: Record<ProviderKind, ClassRegistration>;
 }
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const PROVIDER_KEY = "__provider";
 
-function isSecretWrapper(value: unknown): value is { value: unknown } {
-    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
 
 let cached: Promise<SerializedProviders> | undefined;
 
@@ -80,6 +76,7 @@ async function capture(): Promise<SerializedProviders> {
 async function captureWithoutJestGlobals(): Promise<SerializedProviders> {
     const registrations: Registration[] = [];
     const declared: Promise<unknown>[] = [];
+    const exitListeners = process.listeners("exit");
 
     jest.isolateModules(() => {
         const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
@@ -93,13 +90,13 @@ async function captureWithoutJestGlobals(): Promise<SerializedProviders> {
         const { Replication } = require("../../components/replication/replication") as typeof import("../../components/replication/replication");
         const { ServerRole } = require("../../components/replication/serverRole") as typeof import("../../components/replication/serverRole");
         const accounts = require("../../components/replication/accounts") as typeof import("../../components/replication/accounts");
-        const server = { serverHost: "127.0.0.1", serverPort: 3306, adminPassword: "dummy-admin-pw" };
+        const server = { adminHost: "127.0.0.1", adminPort: 3306, adminPassword: "dummy-admin-pw" };
         const resources = [
             new Replication("replication", {
-                replicaName: "replica", replicaHost: "127.0.0.1", replicaPort: 3307, adminPassword: "dummy-admin-pw",
+                replicaName: "replica", adminHost: "127.0.0.1", adminPort: 3307, adminPassword: "dummy-admin-pw",
                 sourceHost: "source", sourceProbeHost: "127.0.0.1", sourceProbePort: 3306, user: "repl", password: "dummy-repl-pw",
             }),
-            new ServerRole("serverRole", { serverName: "source", host: "127.0.0.1", port: 3306, adminPassword: "dummy-admin-pw", role: "source" }),
+            new ServerRole("serverRole", { ...server, serverName: "source", role: "source" }),
             new accounts.SqlDatabase("database", { ...server, name: "app" }),
             new accounts.SqlUser("user", { ...server, user: "app", plaintextPassword: "dummy-user-pw" }),
             new accounts.SqlGrant("grant", { ...server, user: "app", database: "app", privileges: ["SELECT"] }),
@@ -108,6 +105,7 @@ async function captureWithoutJestGlobals(): Promise<SerializedProviders> {
         for (const r of resources) declared.push(new Promise((resolve) => r.id.apply((id) => { resolve(id); return id; })));
     });
     await Promise.all(declared);
+    forgetExitListeners(exitListeners);
 
     const byKind = {} as Record<ProviderKind, ClassRegistration>;
     const loaded = {} as Record<ProviderKind, LoadedProvider>;

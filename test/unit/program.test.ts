@@ -212,7 +212,7 @@ describe("dependencies", () => {
             expect(replication.dependencies).toEqual(expect.arrayContaining([replica.urn, source.urn, grant.urn]));
             expect(replication.deletedWith).toBe(replica.urn);
             expect(replication.inputs).toMatchObject({ sourceHost: "mysql-replicas-dev-server-0", sourcePort: 3306,
-                replicaHost: "127.0.0.1", replicaPort: 13306 + i, sourceProbePort: 13306, user: "repl", connectRetry: 2 });
+                adminHost: "127.0.0.1", adminPort: 13306 + i, sourceProbePort: 13306, user: "repl", connectRetry: 2 });
         }
     });
 

@@ -34,7 +34,7 @@ test("no password is captured in a provider's text", () => {
 });
 
 const replicationOuts = {
-    replicaName: "r1", replicaHost: "127.0.0.1", replicaPort: 13307, replicaInstance: "c1", adminUser: "root", adminPassword: "a",
+    replicaName: "r1", adminHost: "127.0.0.1", adminPort: 13307, replicaInstance: "c1", adminUser: "root", adminPassword: "a",
     sourceHost: "server-0", sourcePort: 3306, sourceProbeHost: "127.0.0.1", sourceProbePort: 13306, user: "repl", password: "p",
     connectRetry: 2, retryCount: 86400, timeoutSeconds: 120,
     ioRunning: "Yes", sqlRunning: "Yes", actualSourceHost: "server-0", actualSourcePort: 3306,
@@ -56,9 +56,19 @@ describe("Replication diff", () => {
         "%s changed: re-point in place", async (key, value) => {
             expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), [key]: value })).toMatchObject({ changes: true, replaces: [] });
         });
+    test.each([["replicaName", "r1-renamed"], ["timeoutSeconds", 30], ["adminPassword", "b"]])(
+        "%s changed: recorded by an update (which leaves replication alone)", async (key, value) => {
+            expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), [key]: value })).toMatchObject({ changes: true, replaces: [] });
+        });
     test("a different replica endpoint: replace", async () => {
-        expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), replicaPort: 13309 }))
-            .toMatchObject({ changes: true, replaces: ["replicaPort"], deleteBeforeReplace: true });
+        expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), adminPort: 13309 }))
+            .toMatchObject({ changes: true, replaces: ["adminPort"], deleteBeforeReplace: true });
+    });
+    test("state an earlier version wrote (replicaHost/replicaPort) is the same replica: no change", async () => {
+        const { adminHost, adminPort, ...rest } = replicationOuts;
+        const older = { ...rest, replicaHost: adminHost, replicaPort: adminPort };
+        expect(await diff(older, inputsOf(replicationOuts))).toMatchObject({ changes: false, replaces: [] });
+        expect(await diff(older, { ...inputsOf(replicationOuts), adminPort: 13309 })).toMatchObject({ replaces: ["adminPort"] });
     });
     test.each([
         [{ ioRunning: "No" }], [{ sqlRunning: "No" }], [{ ioRunning: "unreachable" }],
@@ -67,14 +77,14 @@ describe("Replication diff", () => {
         expect(await diff({ ...replicationOuts, ...drift }, inputsOf(replicationOuts))).toMatchObject({ changes: true, replaces: [] });
     });
     test("check names every bad input and never echoes a password", async () => {
-        const result = await providerOf(TYPES.replication).check!({}, { ...inputsOf(replicationOuts), replicaPort: 0, password: "", connectRetry: 0 });
-        expect(result.failures!.map((f) => f.property).sort()).toEqual(["connectRetry", "password", "replicaPort"]);
+        const result = await providerOf(TYPES.replication).check!({}, { ...inputsOf(replicationOuts), adminPort: 0, password: "", connectRetry: 0 });
+        expect(result.failures!.map((f) => f.property).sort()).toEqual(["adminPort", "connectRetry", "password"]);
         expect(JSON.stringify(result.failures)).toContain("<secret>");
     });
 });
 
 describe("ServerRole diff", () => {
-    const outs = { serverName: "s0", host: "127.0.0.1", port: 13306, adminUser: "root", adminPassword: "a", role: "source",
+    const outs = { serverName: "s0", adminHost: "127.0.0.1", adminPort: 13306, adminUser: "root", adminPassword: "a", role: "source",
         readOnly: false, superReadOnly: false, persisted: true };
     const diff = (olds: Record<string, unknown>, news: Record<string, unknown>) => providerOf(TYPES.serverRole).diff("id", olds, news);
     const { readOnly: _r, superReadOnly: _s, persisted: _p, ...inputs } = outs;
@@ -84,6 +94,12 @@ describe("ServerRole diff", () => {
     });
     test("a source found read-only (a restarted MariaDB source) is opened again", async () => {
         expect(await diff({ ...outs, readOnly: true, superReadOnly: null }, inputs)).toMatchObject({ changes: true, replaces: [] });
+    });
+    test("state an earlier version wrote (host/port) is the same server: no change; another port replaces", async () => {
+        const { adminHost, adminPort, ...rest } = outs;
+        const older = { ...rest, host: adminHost, port: adminPort };
+        expect(await diff(older, inputs)).toMatchObject({ changes: false });
+        expect(await diff(older, { ...inputs, adminPort: 13307 })).toMatchObject({ changes: true, replaces: ["adminPort"] });
     });
     test("a role change from config is an update, never a replacement", async () => {
         expect(await diff(outs, { ...inputs, role: "replica" })).toMatchObject({ changes: true, replaces: [] });
@@ -95,13 +111,18 @@ describe("ServerRole diff", () => {
 });
 
 describe("SQL account diffs", () => {
-    const server = { serverHost: "127.0.0.1", serverPort: 13306, adminUser: "root", adminPassword: "a" };
+    const server = { adminHost: "127.0.0.1", adminPort: 13306, adminUser: "root", adminPassword: "a" };
     test("a password change updates the user in place; a new name replaces it", async () => {
         const user = providerOf(TYPES.sqlUser);
         const olds = { ...server, user: "app", host: "%", plaintextPassword: "one" };
         expect(await user.diff("id", olds, { ...olds, plaintextPassword: "two" })).toMatchObject({ changes: true, replaces: [] });
         expect(await user.diff("id", olds, { ...olds, user: "app2" })).toMatchObject({ changes: true, replaces: ["user"] });
         expect(await user.diff("id", olds, olds)).toMatchObject({ changes: false });
+        // State an earlier version wrote (serverHost/serverPort): the same server, no change.
+        const { adminHost, adminPort, ...rest } = olds;
+        expect(await user.diff("id", { ...rest, serverHost: adminHost, serverPort: adminPort }, olds)).toMatchObject({ changes: false });
+        // Another server (the source moved) is an update of the same account, not a new one.
+        expect(await user.diff("id", olds, { ...olds, adminPort: 13307 })).toMatchObject({ changes: true, replaces: [] });
     });
     test("grants compare privileges as the server prints them", async () => {
         const grant = providerOf(TYPES.sqlGrant);

@@ -4,6 +4,8 @@ set -eu
 root=$1
 src=$(cd "$(dirname "$0")" && pwd)
 
+install -d "$root/usr/local/lib/mysql-replicas"
+install -m 0644 "$src/../common/entrypoint-lib.sh" "$root/usr/local/lib/mysql-replicas/"
 install -m 0755 "$src/docker-entrypoint.sh" "$root/usr/local/bin/"
 install -m 0644 "$src/docker.cnf" "$root/etc/mysql/mysql.conf.d/zz-docker.cnf"
 

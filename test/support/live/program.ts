@@ -9,12 +9,8 @@ import type Docker from "dockerode";
 import { getRemoteImage } from "./docker";
 import { Engine, Goal, ROOT_STACK_TYPE } from "./engine";
 import { NotImplemented } from "./handler";
-import { Props, reveal } from "./values";
+import { ARCHIVE_SIG, ASSET_SIG, Props, RESOURCE_SIG, SIG_KEY, reveal } from "./values";
 
-const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
-const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
 /** Loads a module the way the SDK does, so protobuf classes are the SDK's own. */
 function sdkRequire<T = any>(id: string): T {

@@ -3,11 +3,16 @@
  * (`{ <sigKey>: <secretSig>, value }`) and unknown sentinel recognised where they occur.
  */
 
-/** Pulumi's signature key and secret signature (sdk/nodejs/runtime/rpc.ts). */
-export const SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+
+/** Pulumi's wire markers, as the SDK defines them: the signature key and the secret, resource, asset and archive signatures. */
+export const SIG_KEY: string = rpc.specialSigKey;
+export const SECRET_SIG: string = rpc.specialSecretSig;
+export const RESOURCE_SIG: string = rpc.specialResourceSig;
+export const ASSET_SIG: string = rpc.specialAssetSig;
+export const ARCHIVE_SIG: string = rpc.specialArchiveSig;
 /** Pulumi's marker for a value not known until apply (sent in previews). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const UNKNOWN: string = rpc.unknownValue;
 
 export type Props = Record<string, unknown>;
 
@@ -20,14 +25,6 @@ export function containsSecret(v: unknown): boolean {
     if (isSecretWrapper(v)) return true;
     if (Array.isArray(v)) return v.some(containsSecret);
     if (v && typeof v === "object") return Object.values(v).some(containsSecret);
-    return false;
-}
-
-/** True when `v` holds the unknown sentinel anywhere inside. */
-export function containsUnknown(v: unknown): boolean {
-    if (v === UNKNOWN) return true;
-    if (Array.isArray(v)) return v.some(containsUnknown);
-    if (v && typeof v === "object") return Object.values(v).some(containsUnknown);
     return false;
 }
 
