@@ -9,8 +9,7 @@
  */
 import { SingleBar } from "cli-progress";
 import { BenchOptions, DEFAULT_OPTIONS, MAX_DURATION_S, benchTargets, benchText, runBench } from "./lib/bench";
-import { COMMON_OPTIONS, EXIT, OptionSpec, helpText, numberOption, parseArgs, runMain } from "./lib/cli";
-import { loadOutputs } from "./lib/outputs";
+import { COMMON_OPTIONS, EXIT, OptionSpec, numberOption, outputsOf, runMain, toolArgs } from "./lib/cli";
 
 const OPTIONS: Record<string, OptionSpec> = {
     ...COMMON_OPTIONS,
@@ -27,12 +26,8 @@ const OPTIONS: Record<string, OptionSpec> = {
 };
 
 async function main(): Promise<number> {
-    const opts = parseArgs(process.argv.slice(2), OPTIONS);
-    if (opts.help) {
-        process.stdout.write(helpText("usage: npm run bench -- [options]",
-            "Load on the lab (127.0.0.1 only), with read spread and replica lag.", OPTIONS));
-        return EXIT.ok;
-    }
+    const opts = toolArgs("usage: npm run bench -- [options]", "Load on the lab (127.0.0.1 only), with read spread and replica lag.", OPTIONS);
+    if (!opts) return EXIT.ok;
     const tty = Boolean(process.stderr.isTTY);
     const options: BenchOptions = {
         ...DEFAULT_OPTIONS,
@@ -44,7 +39,7 @@ async function main(): Promise<number> {
         outDir: (opts.out as string | undefined) ?? DEFAULT_OPTIONS.outDir,
         progress: opts["no-progress"] ? "none" : tty ? "bar" : "lines",
     };
-    const outputs = loadOutputs({ outputsFile: opts.outputs as string | undefined, stack: opts.stack as string | undefined });
+    const outputs = outputsOf(opts);
     // Loopback only, and everything the run needs, checked before it announces itself.
     benchTargets(outputs, options.readers);
 

@@ -4,8 +4,7 @@
  * One row per server: role, server id, reachable, read-only, replication threads, seconds behind,
  * executed GTIDs, last error. Exits 1 when any replica is not replicating, 2 when it cannot run.
  */
-import { COMMON_OPTIONS, EXIT, OptionSpec, helpText, numberOption, parseArgs, runMain } from "./lib/cli";
-import { loadOutputs } from "./lib/outputs";
+import { COMMON_OPTIONS, EXIT, OptionSpec, numberOption, outputsOf, runMain, toolArgs } from "./lib/cli";
 import { collectStatus, notReplicating, statusSummary, statusTable } from "./lib/status";
 import { colourWanted } from "./lib/table";
 
@@ -16,14 +15,10 @@ const OPTIONS: Record<string, OptionSpec> = {
 };
 
 async function main(): Promise<number> {
-    const opts = parseArgs(process.argv.slice(2), OPTIONS);
-    if (opts.help) {
-        process.stdout.write(helpText("usage: npm run status -- [options]",
-            "Replication status of every server of the lab; exits 1 when a replica is not replicating.", OPTIONS));
-        return EXIT.ok;
-    }
+    const opts = toolArgs("usage: npm run status -- [options]", "Replication status of every server of the lab; exits 1 when a replica is not replicating.", OPTIONS);
+    if (!opts) return EXIT.ok;
     const timeout = numberOption(opts, "timeout", 3, 1, 120);
-    const outputs = loadOutputs({ outputsFile: opts.outputs as string | undefined, stack: opts.stack as string | undefined });
+    const outputs = outputsOf(opts);
     const rows = await collectStatus(outputs, timeout);
     if (opts.json) {
         process.stdout.write(JSON.stringify(rows, null, 2) + "\n");

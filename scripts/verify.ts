@@ -5,8 +5,7 @@
  * CHECKSUM TABLE of every base table of the app database between the source and each replica.
  * Exits 1 on any difference, missing marker or unreachable replica; 2 when it cannot run.
  */
-import { COMMON_OPTIONS, EXIT, OptionSpec, helpText, numberOption, parseArgs, runMain } from "./lib/cli";
-import { loadOutputs } from "./lib/outputs";
+import { COMMON_OPTIONS, EXIT, OptionSpec, numberOption, outputsOf, runMain, toolArgs } from "./lib/cli";
 import { colourWanted } from "./lib/table";
 import { verify, verifyText } from "./lib/verify";
 
@@ -17,14 +16,10 @@ const OPTIONS: Record<string, OptionSpec> = {
 };
 
 async function main(): Promise<number> {
-    const opts = parseArgs(process.argv.slice(2), OPTIONS);
-    if (opts.help) {
-        process.stdout.write(helpText("usage: npm run verify -- [options]",
-            "Checks that every replica has the source's data: a marker row, then table checksums.", OPTIONS));
-        return EXIT.ok;
-    }
+    const opts = toolArgs("usage: npm run verify -- [options]", "Checks that every replica has the source's data: a marker row, then table checksums.", OPTIONS);
+    if (!opts) return EXIT.ok;
     const timeout = numberOption(opts, "timeout", 30, 1, 3600);
-    const outputs = loadOutputs({ outputsFile: opts.outputs as string | undefined, stack: opts.stack as string | undefined });
+    const outputs = outputsOf(opts);
     const report = await verify(outputs, timeout);
     process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + "\n" : verifyText(report, outputs, colourWanted()));
     return report.ok ? EXIT.ok : EXIT.problem;

@@ -69,7 +69,7 @@ export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, D
         return { outs: news };
     },
     async delete(_id, props) {
-        await ignoreGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropDatabase(props))));
+        await unlessServerGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropDatabase(props))));
     },
 };
 
@@ -130,7 +130,7 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
         return { outs: news };
     },
     async delete(_id, props) {
-        await ignoreGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropUser(props))));
+        await unlessServerGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropUser(props))));
     },
 };
 
@@ -193,7 +193,7 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
         return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
     },
     async delete(_id, props) {
-        await ignoreGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", async (conn) => {
+        await unlessServerGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", async (conn) => {
             const have = await grantedOn(conn, props);
             if (have && have.length > 0) await query(conn, sql.revoke({ ...props, privileges: have }));
         }));
@@ -244,7 +244,7 @@ async function readOrUnknown<T>(s: ServerInputs, fn: (conn: import("mysql2/promi
     }
 }
 
-async function ignoreGone(fn: () => Promise<unknown>): Promise<void> {
+async function unlessServerGone(fn: () => Promise<unknown>): Promise<void> {
     try {
         await fn();
     } catch (err) {

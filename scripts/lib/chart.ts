@@ -4,9 +4,7 @@
  *
  * vega and vega-lite 6 are ES modules with top-level await, which `require` cannot load: they are
  * loaded with a native dynamic import that TypeScript's CommonJS output would otherwise turn into one.
- *
- * Also a command: `npx ts-node --transpile-only scripts/lib/chart.ts bench-out/lag.csv lag.svg`
- * re-renders a chart from a bench's lag CSV.
+ * scripts/chart.ts is the command that re-renders a chart from a bench's lag CSV.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -70,18 +68,4 @@ export async function writeLagSvg(file: string, points: readonly LagPoint[], tit
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, svg);
     return file;
-}
-
-if (require.main === module) {
-    const [csvFile, svgFile] = process.argv.slice(2);
-    if (!csvFile || !svgFile) {
-        process.stderr.write("usage: ts-node scripts/lib/chart.ts LAG.csv OUT.svg\n");
-        process.exit(2);
-    }
-    writeLagSvg(svgFile, lagPointsFromCsv(fs.readFileSync(csvFile, "utf8")), `Replica lag (${path.basename(csvFile)})`)
-        .then((f) => process.stdout.write(`wrote ${f}\n`))
-        .catch((err) => {
-            process.stderr.write(`chart: ${(err as Error).message}\n`);
-            process.exitCode = 1;
-        });
 }

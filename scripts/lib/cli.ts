@@ -2,7 +2,7 @@
  * Command-line plumbing shared by status, verify and bench: options, help, and a main wrapper that
  * turns errors into messages without secrets and into exit codes.
  */
-import { UsageError, redact } from "./outputs";
+import { type LabOutputs, UsageError, loadOutputs, redact } from "./outputs";
 
 /** Exit codes: 0 all good, 1 the lab has a problem (the tool's finding), 2 the tool could not run as asked. */
 export const EXIT = { ok: 0, problem: 1, usage: 2 } as const;
@@ -68,6 +68,22 @@ export function helpText(usage: string, description: string, specs: Record<strin
     const rows = Object.entries(specs).map(([name, s]) => [`--${name}${s.placeholder ? ` ${s.placeholder}` : ""}`, s.help]);
     const width = Math.max(...rows.map((r) => r[0].length));
     return `${usage}\n\n${description}\n\nOptions:\n${rows.map(([a, b]) => `  ${a.padEnd(width)}  ${b}`).join("\n")}\n`;
+}
+
+/**
+ * A tool's command line: its options parsed, or undefined after printing the help when --help asked.
+ */
+export function toolArgs(usage: string, description: string, specs: Record<string, OptionSpec>,
+    argv: readonly string[] = process.argv.slice(2)): ParsedOptions | undefined {
+    const opts = parseArgs(argv, specs);
+    if (!opts.help) return opts;
+    process.stdout.write(helpText(usage, description, specs));
+    return undefined;
+}
+
+/** The lab's outputs the common options point at (--outputs FILE, else the stack's via the Pulumi CLI). */
+export function outputsOf(opts: ParsedOptions): LabOutputs {
+    return loadOutputs({ outputsFile: opts.outputs as string | undefined, stack: opts.stack as string | undefined });
 }
 
 /**

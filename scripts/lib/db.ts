@@ -3,7 +3,7 @@
  * (bounded retries, errors without passwords) and the version-aware SQL in sql.ts.
  */
 import type { Connection } from "mysql2/promise";
-import { connect, query } from "../../components/replication/connection";
+import { connect, query, readServerVersion } from "../../components/replication/connection";
 import * as sql from "../../components/replication/sql";
 import { MysqlUrl, formatEndpoint, redact } from "./outputs";
 
@@ -36,10 +36,8 @@ export async function close(conn: Connection | undefined): Promise<void> {
     }
 }
 
-export async function serverVersion(conn: Connection): Promise<sql.ServerVersion> {
-    const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
-    return sql.parseServerVersion(row.v);
-}
+/** The flavor and version the server reports. */
+export const serverVersion: (conn: Connection) => Promise<sql.ServerVersion> = readServerVersion;
 
 /** host:port of a URL, for messages. */
 export function where(url: MysqlUrl): string {

@@ -3,6 +3,7 @@
  * `pulumi stack output --json --show-secrets`) or from the Pulumi CLI when one is on PATH. Every
  * password met on the way is remembered, so that no message the tools print can carry it.
  */
+import { hostPort } from "../../components/replication/connection";
 import type { Role } from "../../components/replication/sql";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -129,7 +130,7 @@ export function parseEndpoint(endpoint: string, what = "endpoint"): { host: stri
 
 /** host:port, with brackets around an IPv6 address. */
 export function formatEndpoint(e: { host: string; port: number }): string {
-    return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+    return hostPort(e.host, e.port);
 }
 
 // ------------------------------------------------------------------ parsing the outputs

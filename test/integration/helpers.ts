@@ -6,8 +6,8 @@
 import type { Role } from "../../components/replication/sql";
 import type { ReplicationInputs } from "../../components/replication/replication";
 import type { ServerRoleInputs } from "../../components/replication/serverRole";
-import { providerDrivers, type CallRecord, type ClassRegistration, type ProviderKind } from "../support/providers";
-import { TestLab, objectsOfRun, type ServerSpec, type TestServer } from "../support/testServers";
+import { providerDrivers, type CallRecord, type ClassRegistration, type ProviderKind } from "../support/mocks/providers";
+import { TestLab, objectsOfRun, type TestServerSpec, type TestServer } from "../support/labs/testLab";
 
 export type Drivers = Awaited<ReturnType<typeof providerDrivers>>;
 
@@ -22,7 +22,7 @@ export interface LabFixture {
  * while `specs` start as suite `suite`, then `ready` takes them (and may set the servers up). After
  * them: the lab is removed, and nothing of its run may be left in Docker.
  */
-export function useLab(suite: string, specs: readonly ServerSpec[], ready: (fixture: LabFixture) => void | Promise<void>): void {
+export function useLab(suite: string, specs: readonly TestServerSpec[], ready: (fixture: LabFixture) => void | Promise<void>): void {
     let lab: TestLab | undefined;
     beforeAll(async () => {
         const [drivers, started] = await Promise.all([providerDrivers(), TestLab.start(suite, specs).then((l) => (lab = l))]);
@@ -112,7 +112,7 @@ export async function userExists(lab: TestLab, server: string, user: string, hos
 }
 
 /** SHOW REPLICA STATUS as one raw row, or undefined when the server has no replication configured. */
-export async function replicaStatus(lab: TestLab, server: string): Promise<Record<string, any> | undefined> {
+export async function replicaStatusRow(lab: TestLab, server: string): Promise<Record<string, any> | undefined> {
     const rows = await lab.sql(server, (await lab.dialect(server)).showStatus.sql);
     return rows[0];
 }

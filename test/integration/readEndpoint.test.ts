@@ -1,6 +1,6 @@
 /**
  * The read endpoint follows servers that come back at another address. On a 1+1 lab with the
- * HAProxy read endpoint (scripts/lib/dockerLab.ts, the program's configuration from
+ * HAProxy read endpoint (test/support/labs/dockerLab.ts, the program's configuration from
  * components/readEndpoint.ts): stop the replica, stop the source, start the replica, start the source.
  * Docker hands out the lowest free address on the lab network, so the two swap addresses; a proxy that
  * resolved names once then sends every read to the source (its "replica" address is now the source's).
@@ -20,8 +20,8 @@ import type { Connection } from "mysql2/promise";
 import { PROXY_DNS } from "../../components/readEndpoint";
 import { parseCsv } from "../../scripts/lib/csv";
 import { close, open, query } from "../../scripts/lib/db";
-import { DockerLab } from "../../scripts/lib/dockerLab";
-import { docker, ignoreMissing, startHealthy } from "../../scripts/lib/dockerServers";
+import { DockerLab } from "../support/labs/dockerLab";
+import { docker, ignoreMissing, startHealthy } from "../support/docker";
 import { describeWithDocker } from "../support/docker";
 import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
 
@@ -81,7 +81,7 @@ describeWithDocker("the read endpoint after lab servers come back at each other'
     const readOnce = async (): Promise<number | null> => {
         let conn: Connection | undefined;
         try {
-            conn = await open(L().url("reader", L().passwords.reader, L().readEndpointPort), 3, "read endpoint");
+            conn = await open(L().url(L().user("readonly"), L().passwords.readonly, L().readEndpointPort), 3, "read endpoint");
             const [row] = await query<{ id: string | number }>(conn, { sql: "SELECT @@server_id AS id" });
             return Number(row.id);
         } catch {
@@ -234,7 +234,7 @@ describeWithDocker("the read endpoint after lab servers come back at each other'
         // lookups every second): nothing in the proxy's network namespace, Docker's DNS forwarder
         // included, talks to anything but loopback and the lab network, and the only MySQL server it
         // has a session with is the source.
-        const conn = await open(L().url("reader", L().passwords.reader, L().readEndpointPort), 5, "read endpoint");
+        const conn = await open(L().url(L().user("readonly"), L().passwords.readonly, L().readEndpointPort), 5, "read endpoint");
         const samples: Awaited<ReturnType<typeof proxySockets>>[] = [];
         try {
             const [row] = await query<{ id: string | number }>(conn, { sql: "SELECT @@server_id AS id" });
@@ -298,7 +298,7 @@ describeWithDocker("the read endpoint after lab servers come back at each other'
         // A session through the proxy goes to the replica's new address.
         const rows = await serverRows();
         expect(rows[replica().name].status).toMatch(/^UP/);
-        const conn = await open(L().url("reader", L().passwords.reader, L().readEndpointPort), 5, "read endpoint");
+        const conn = await open(L().url(L().user("readonly"), L().passwords.readonly, L().readEndpointPort), 5, "read endpoint");
         try {
             const [row] = await query<{ id: string | number }>(conn, { sql: "SELECT @@server_id AS id" });
             expect(Number(row.id)).toBe(replica().serverId);

@@ -7,10 +7,11 @@
 import { accountPlan } from "../../components/accounts";
 import { describeWithDocker } from "../support/docker";
 import { TEST_IMAGE, TEST_SERVER } from "../support/images";
-import type { State } from "../support/providers";
-import { TestLab, TestServer, eventually, runSql } from "../support/testServers";
+import type { State } from "../support/mocks/providers";
+import { TestLab, TestServer, runSql } from "../support/labs/testLab";
+import { eventually } from "../support/mysql";
 import {
-    type Drivers, findLeaks, grantInputs, grantsOf, databaseInputs, replicaStatus, replicationInputs, roleInputs, unconfigured, useLab,
+    type Drivers, findLeaks, grantInputs, grantsOf, databaseInputs, replicaStatusRow, replicationInputs, roleInputs, unconfigured, useLab,
     userInputs,
 } from "./helpers";
 
@@ -144,7 +145,7 @@ describeWithDocker(`Replication and ServerRole providers on ${TEST_IMAGE}`, () =
     });
 
     test("an update of only replicaName or timeoutSeconds records them and leaves replication running (no re-point)", async () => {
-        const relayLog = async () => String((await replicaStatus(lab, "a"))?.Relay_Log_File);
+        const relayLog = async () => String((await replicaStatusRow(lab, "a"))?.Relay_Log_File);
         const before = await relayLog();
         const news = { ...inputsA(), replicaName: `${a.containerName}-renamed`, timeoutSeconds: 61 };
         const d = await drivers.replication.diff(replA.id, replA.outs, news);
@@ -268,7 +269,7 @@ describeWithDocker(`Replication and ServerRole providers on ${TEST_IMAGE}`, () =
     test("delete leaves the replica not replicating, with no source configured, and keeps its data", async () => {
         const rowsBefore = await lab.sql("b", "SELECT COUNT(*) AS n FROM app.items");
         await drivers.replication.delete(replB.id, replB.outs);
-        expect(await replicaStatus(lab, "b")).toBeUndefined();
+        expect(await replicaStatusRow(lab, "b")).toBeUndefined();
         expect(await unconfigured(lab, "b")).toBe(true);
         expect(await lab.sql("b", "SELECT COUNT(*) AS n FROM app.items")).toEqual(rowsBefore);
 

@@ -5,9 +5,9 @@
  */
 import { describeWithDocker } from "../support/docker";
 import { TEST_IMAGE } from "../support/images";
-import type { TestLab, TestServer } from "../support/testServers";
+import type { TestLab, TestServer } from "../support/labs/testLab";
 import {
-    type Drivers, findLeaks, grantInputs, rejection, replicaStatus, replicationInputs, roleInputs, unconfigured, useLab, userInputs,
+    type Drivers, findLeaks, grantInputs, rejection, replicaStatusRow, replicationInputs, roleInputs, unconfigured, useLab, userInputs,
 } from "./helpers";
 
 jest.setTimeout(120_000);
@@ -51,7 +51,7 @@ describeWithDocker(`Replication provider failures on ${TEST_IMAGE}`, () => {
         return {
             executed: await lab.executedGtids(server),
             gtids,
-            status: await replicaStatus(lab, server),
+            status: await replicaStatusRow(lab, server),
             binlogs: (await lab.sql(server, "SHOW BINARY LOGS")).map((r) => r.Log_name),
             schemas: (await lab.sql(server, "SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA ORDER BY 1")).map((r) => r.s),
         };
@@ -95,7 +95,7 @@ describeWithDocker(`Replication provider failures on ${TEST_IMAGE}`, () => {
         // The server's own message for an unknown host, as SHOW REPLICA STATUS reported it (MySQL says
         // "Unknown MySQL server host", MariaDB "Unknown server host").
         expect(error.message).toMatch(/error 2005: .*Unknown (MySQL )?server host 'no-such-source'/);
-        expect(await replicaStatus(lab, "replica")).toBeUndefined();
+        expect(await replicaStatusRow(lab, "replica")).toBeUndefined();
         expect(await snapshot("replica")).toEqual(before);
     });
 
@@ -119,7 +119,7 @@ describeWithDocker(`Replication provider failures on ${TEST_IMAGE}`, () => {
             expectNamesReplica(fromReplica.error.message, replica);
             expect(fromReplica.error.message).toContain(spare.containerName);
             expect(fromReplica.error.message).toMatch(/error 20\d\d: /);
-            expect(await replicaStatus(lab, "replica")).toBeUndefined();
+            expect(await replicaStatusRow(lab, "replica")).toBeUndefined();
             expect(await snapshot("replica")).toEqual(before);
         } finally {
             await lab.restart("spare");

@@ -4,8 +4,8 @@
  */
 import { describeWithDocker } from "../support/docker";
 import { TEST_IMAGE } from "../support/images";
-import type { CallRecord } from "../support/providers";
-import { TestLab, TestServer, runSql } from "../support/testServers";
+import type { CallRecord } from "../support/mocks/providers";
+import { TestLab, TestServer, runSql } from "../support/labs/testLab";
 import {
     type Drivers, databaseInputs, findLeaks, roleInputs, grantInputs, grantsOf, rejection, useLab, userExists, userInputs,
 } from "./helpers";

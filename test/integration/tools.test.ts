@@ -1,6 +1,6 @@
 /**
  * The status, verify and bench tools as users run them (child processes reading an outputs JSON),
- * against a small real lab this suite starts itself with dockerode (scripts/lib/dockerLab.ts): a
+ * against a small real lab this suite starts itself with dockerode (test/support/labs/dockerLab.ts): a
  * MariaDB source and two replicas replicating by GTID, the app database and accounts, and the HAProxy
  * read endpoint with the program's configuration. Ports 23400-23403 on 127.0.0.1.
  */
@@ -10,11 +10,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Connection } from "mysql2/promise";
 import { close, open, query } from "../../scripts/lib/db";
-import { DockerLab } from "../../scripts/lib/dockerLab";
+import { DockerLab } from "../support/labs/dockerLab";
 import { parseCsv } from "../../scripts/lib/csv";
 import { describeWithDocker } from "../support/docker";
 import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
-import { behindReplicationsBack } from "../support/tamper";
+import { behindReplicationsBack } from "../support/mysql";
 import { GTID_COLUMN_WIDTH } from "../../scripts/lib/status";
 import { shorten } from "../../scripts/lib/table";
 
@@ -40,7 +40,7 @@ function tool(name: "status" | "verify" | "bench", args: string[], timeoutMs = 1
     });
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
+async function retryUntil<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const v = await probe();
@@ -62,7 +62,7 @@ describeWithDocker(`the lab tools against a 1+2 lab of ${TEST_IMAGE} with a read
         }
     };
     const readEndpointLogin = () => ({
-        user: "reader", password: lab!.passwords.reader, host: "127.0.0.1", port: lab!.readEndpointPort, database: "app",
+        user: lab!.user("readonly"), password: lab!.passwords.readonly, host: "127.0.0.1", port: lab!.readEndpointPort, database: "app",
     });
     /** @@server_id of `n` fresh connections through the read endpoint (failed ones count as null). */
     const serverIdsThroughEndpoint = async (n: number): Promise<(number | null)[]> => {
@@ -89,7 +89,7 @@ describeWithDocker(`the lab tools against a 1+2 lab of ${TEST_IMAGE} with a read
         lab.writeOutputs(outputsFile);
         secrets = Object.values(lab.passwords);
         // Data of the app's own: a table the checksums cover.
-        const app = await open({ user: "app", password: lab.passwords.app, host: "127.0.0.1", port: lab.source.hostPort, database: "app" }, 30, "source");
+        const app = await open({ user: lab.user("app"), password: lab.passwords.app, host: "127.0.0.1", port: lab.source.hostPort, database: "app" }, 30, "source");
         try {
             await query(app, { sql: "CREATE TABLE app.items (id INT PRIMARY KEY, v VARCHAR(32) NOT NULL) ENGINE=InnoDB" });
             await query(app, { sql: "INSERT INTO app.items VALUES (1, 'one'), (2, 'two'), (3, 'three')" });
@@ -206,7 +206,7 @@ describeWithDocker(`the lab tools against a 1+2 lab of ${TEST_IMAGE} with a read
         } finally {
             await lab!.sql(2, { sql: "START REPLICA" });
         }
-        const again = await eventually(() => tool("status", ["--outputs", outputsFile]), (r) => r.code === 0, 30_000);
+        const again = await retryUntil(() => tool("status", ["--outputs", outputsFile]), (r) => r.code === 0, 30_000);
         expect(again.code).toBe(0);
     }, 180_000);
 

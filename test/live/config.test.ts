@@ -1,7 +1,7 @@
 /** Issue 5, scenario 7: a bad replicaCount fails the up with a clear config error, and nothing is created. */
 import { describeWithDocker } from "../support/docker";
 import { TEST_IMAGE } from "../support/images";
-import { labelledObjects, liveStack, removeLabelled } from "../support/liveStack";
+import { forgetStack, labelledObjects, liveStack, tearDownStack } from "../support/harness/liveStack";
 
 jest.setTimeout(120_000);
 
@@ -14,14 +14,11 @@ describeWithDocker("live: config errors (issue 5 scenario 7)", () => {
     });
 
     beforeAll(async () => {
-        await removeLabelled(STACK);
-        await stack.remove();
+        await forgetStack(stack);
     });
 
     afterAll(async () => {
-        await stack.destroy().catch(() => undefined);
-        await removeLabelled(STACK);
-        await stack.remove();
+        await tearDownStack(stack);
     });
 
     test("7. up with replicaCount -1: an error naming the key, the value and the range; nothing created", async () => {

@@ -7,8 +7,9 @@ import Docker from "dockerode";
 import { parseServerVersion } from "../../components/replication/sql";
 import { describeWithDocker, imageExists } from "../support/docker";
 import { PROXY_TEST_IMAGE, TEST_IMAGE, TEST_SERVER } from "../support/images";
-import { forgetStack, labelledObjects, liveStack, tearDownStack } from "../support/liveStack";
-import { Endpoint, insertRows, onPort, parseUrl, replicaStatus, rows, testLabConfig, waitFor, withConn } from "../support/live/labClient";
+import { forgetStack, labelledObjects, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
+import { parseMysqlUrl } from "../../scripts/lib/outputs";
+import { ServerLogin, insertRows, onPort, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
@@ -25,8 +26,8 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
     const { config, rootPassword } = testLabConfig({ basePort: BASE_PORT, readEndpointPort: READ_PORT, readEndpoint: READ_ENDPOINT });
     const stack = liveStack({ stack: STACK, config });
     let outputs: Record<string, any> = {};
-    const root = (index: number): Endpoint => ({ host: "127.0.0.1", port: BASE_PORT + index, user: "root", password: rootPassword, database: "app" });
-    const app = () => parseUrl(outputs.appConnectionString);
+    const root = (index: number): ServerLogin => ({ host: "127.0.0.1", port: BASE_PORT + index, user: "root", password: rootPassword, database: "app" });
+    const app = () => parseMysqlUrl(outputs.appConnectionString);
     const containerId = async (index: number) => (await docker.getContainer(`${PREFIX}-server-${index}`).inspect()).Id;
     /** Every container of the lab, name -> id. */
     const labIds = async () => Object.fromEntries(await Promise.all((await labelledObjects(STACK)).containers.sort()
@@ -39,7 +40,7 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
         await withConn(app(), (c) => rows(c, "INSERT INTO items (note) VALUES (?)", [note]));
         const readers: string[] = outputs.readonlyConnectionStrings;
         expect(readers).toHaveLength(outputs.replicaCount);
-        await Promise.all(readers.map((url) => withConn(url, (c) => waitFor(`row ${note} on ${parseUrl(url).port}`, timeoutMs,
+        await Promise.all(readers.map((url) => withConn(url, (c) => waitFor(`row ${note} on ${parseMysqlUrl(url).port}`, timeoutMs,
             async () => ((await rows(c, "SELECT id FROM items WHERE note = ?", [note])).length === 1 ? true : undefined), 50))));
     }
 
@@ -47,7 +48,7 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
     async function readEndpointServes(indexes: number[]): Promise<void> {
         if (!READ_ENDPOINT) return;
         expect(outputs.readEndpoint).toBe(`127.0.0.1:${READ_PORT}`);
-        const reader = { ...parseUrl(outputs.readonlyConnectionStrings[0]), port: READ_PORT };
+        const reader = { ...parseMysqlUrl(outputs.readonlyConnectionStrings[0]), port: READ_PORT };
         const want = indexes.map((i) => `${PREFIX}-server-${i}`).sort().join(",");
         await waitFor(`the read endpoint to serve ${want}`, 20_000, async () => {
             const seen = new Set<string>();
@@ -61,7 +62,8 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
     async function expectReplicating(indexes: number[]): Promise<void> {
         for (const i of indexes) {
             const status = await withConn(root(i), replicaStatus);
-            expect({ server: i, io: status?.io, sql: status?.sql, error: status?.lastError }).toEqual({ server: i, io: "Yes", sql: "Yes", error: "" });
+            expect({ server: i, io: status?.ioRunning, sql: status?.sqlRunning, errors: [status?.lastIoError, status?.lastSqlError] })
+                .toEqual({ server: i, io: "Yes", sql: "Yes", errors: ["", ""] });
         }
     }
 
@@ -110,7 +112,7 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
 
     test("the state never holds a password in plain text", async () => {
         const text = await stack.storedText();
-        const passwords = [rootPassword, app().password, ...outputs.readonlyConnectionStrings.map((u: string) => parseUrl(u).password)];
+        const passwords = [rootPassword, app().password, ...outputs.readonlyConnectionStrings.map((u: string) => parseMysqlUrl(u).password)];
         expect(passwords.every((p) => p.length >= 16)).toBe(true);
         for (const p of passwords) expect(text.includes(p)).toBe(false);
         expect(text).toMatch(/"ciphertext": ?"/);

@@ -5,6 +5,7 @@
  * from a JSON file, as `pulumi stack output --json --show-secrets` prints them. The scenarios share one
  * stack and run in order. Ports 33400 (source), 33401-33403 (replicas) and 33499 (read endpoint).
  */
+import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,10 +13,9 @@ import Docker from "dockerode";
 import { describeWithDocker, imageExists } from "../support/docker";
 import { parseServerVersion } from "../../components/replication/sql";
 import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
-import { behindReplicationsBack } from "../support/tamper";
-import { forgetStack, labelledObjects, liveStack, StackOutputs, tearDownStack } from "../support/liveStack";
-import { Endpoint, parseUrl, replicaStatus, rows, testLabConfig, waitFor, withConn } from "../support/live/labClient";
-import { readEndpointLogin, runTool, serverIds, settle, timedServerId, writeOutputsFile } from "../support/live/tools";
+import { forgetStack, labelledObjects, liveStack, StackOutputs, tearDownStack, testLabConfig } from "../support/harness/liveStack";
+import { ServerLogin, behindReplicationsBack, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
+import { readEndpointLogin, runTool, serverIds, settle, timedServerId, writeOutputsFile } from "../support/tools";
 
 jest.setTimeout(300_000);
 
@@ -27,7 +27,7 @@ const PREFIX = `mysql-replicas-${STACK}`;
 const PROBES = 30;
 
 /** Runs one statement on a server behind replication's back (test/support/tamper.ts). */
-async function tamper(e: Endpoint, statement: string): Promise<void> {
+async function tamper(e: ServerLogin, statement: string): Promise<void> {
     await withConn(e, async (c) => {
         const [{ v }] = await rows<{ v: string }>(c, "SELECT VERSION() AS v");
         for (const st of behindReplicationsBack(parseServerVersion(v), [{ sql: statement }])) await rows(c, st.sql);
@@ -41,7 +41,7 @@ describeWithDocker("live: the read endpoint and the tools on the lab index.ts bu
     let dir = "";
     let outputsFile = "";
     let outputs: StackOutputs = {};
-    const root = (index: number): Endpoint => ({ host: "127.0.0.1", port: BASE_PORT + index, user: "root", password: rootPassword, database: "app" });
+    const root = (index: number): ServerLogin => ({ host: "127.0.0.1", port: BASE_PORT + index, user: "root", password: rootPassword, database: "app" });
     const container = (index: number) => docker.getContainer(`${PREFIX}-server-${index}`);
     /** server_id of server `index`, from the outputs. */
     const idOf = (index: number): number => outputs.serverIds[index];
@@ -158,7 +158,7 @@ describeWithDocker("live: the read endpoint and the tools on the lab index.ts bu
         // And it replicates again on its own (no skip-slave-start).
         await waitFor("server 2 to replicate again", 30_000, async () => {
             const s = await withConn(root(2), replicaStatus);
-            return s?.io === "Yes" && s?.sql === "Yes" ? true : undefined;
+            return s?.ioRunning === "Yes" && s?.sqlRunning === "Yes" ? true : undefined;
         }, 500);
     });
 
@@ -196,7 +196,7 @@ describeWithDocker("live: the read endpoint and the tools on the lab index.ts bu
 
     test("5. verify passes on a consistent lab, and names a table changed behind replication's back on one replica", async () => {
         // The app's own table, created and filled through the app user on the source.
-        await withConn(parseUrl(outputs.appConnectionString), async (c) => {
+        await withConn(parseMysqlUrl(outputs.appConnectionString), async (c) => {
             await rows(c, "CREATE TABLE accounts (id INT PRIMARY KEY, owner VARCHAR(32) NOT NULL, balance INT NOT NULL) ENGINE=InnoDB");
             await rows(c, "INSERT INTO accounts VALUES (1, 'ada', 100), (2, 'bob', 200), (3, 'cy', 300)");
         });

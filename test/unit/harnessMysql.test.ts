@@ -1,11 +1,11 @@
 /**
- * The live harness's stand-in for @pulumi/mysql (test/support/live/mysql.ts): its check and diff
+ * The live harness's stand-in for @pulumi/mysql (test/support/harness/mockRuntime/mysql.ts): its check and diff
  * follow terraform-provider-mysql v1.9.0's schema. These need no server; create, read and delete are
  * exercised on live MySQL by test/live/lab.test.ts.
  */
 import { createHash } from "node:crypto";
-import type { HandlerContext } from "../support/live/handler";
-import { mysqlDatabaseHandler, mysqlGrantHandler, mysqlProviderHandler, mysqlUserHandler } from "../support/live/mysql";
+import type { HandlerContext } from "../support/harness/mockRuntime/handler";
+import { mysqlDatabaseHandler, mysqlGrantHandler, mysqlProviderHandler, mysqlUserHandler } from "../support/harness/mockRuntime/mysql";
 
 const ctx = { urn: "urn:test", name: "test", docker: undefined as never, log: () => undefined } as HandlerContext;
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");

@@ -3,7 +3,7 @@
  */
 import { accountPlan } from "../../components/accounts";
 import { type CheckAuthPlugin, checkLoginPacket } from "../../components/readEndpoint";
-import { ProgramRun, Registration, TYPES, isSecret, ofType, reveal, runProgram } from "../support/mockProgram";
+import { ProgramRun, Registration, TYPES, isSecret, ofType, reveal, runProgram } from "../support/mocks/program";
 
 jest.setTimeout(60_000);
 

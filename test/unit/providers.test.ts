@@ -2,8 +2,8 @@
  * The dynamic providers as the engine runs them: loaded from the `__provider` text that Pulumi
  * serialized under mocks. Behaviour against servers is in test/integration; here, what needs none.
  */
-import { ProgramRun, TYPES, ofType, runProgram } from "../support/mockProgram";
-import { LoadedProvider, loadSerializedProvider } from "../support/serializedProvider";
+import { ProgramRun, TYPES, ofType, runProgram } from "../support/mocks/program";
+import { LoadedProvider, loadSerializedProvider } from "../support/mocks/serializedProvider";
 
 jest.setTimeout(60_000);
 

@@ -419,7 +419,7 @@ describe("lag chart", () => {
         const svg = path.join(dir, "lag.svg");
         writeCsv(csv, ["t_s", "replica", "heartbeat_lag_ms"], points.map((p) => [p.t, p.replica, p.lagMs]));
         await new Promise<void>((resolve, reject) => {
-            execFile(process.execPath, [TS_NODE, "--transpile-only", path.join(ROOT, "scripts/lib/chart.ts"), csv, svg], { cwd: ROOT, timeout: 60_000 },
+            execFile(process.execPath, [TS_NODE, "--transpile-only", path.join(ROOT, "scripts/chart.ts"), csv, svg], { cwd: ROOT, timeout: 60_000 },
                 (err, _stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve()));
         });
         const text = fs.readFileSync(svg, "utf8");

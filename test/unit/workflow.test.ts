@@ -99,11 +99,15 @@ describe(".github/workflows/lab.yml", () => {
         expect(preview.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
     });
 
-    test("main: the full suite (.ci/run) on a runner with Docker", () => {
+    test("main: the full suite (.ci/run) on a runner with Docker, with the Pulumi CLI so the live suite runs the real engine", () => {
         const job = parsed.template!.jobs.find((j) => j.id === "full-suite")!;
         expect(job.if.expr).toContain("github.event_name == 'push' && github.ref == 'refs/heads/main'");
         expect(job["runs-on"]).toBe("ubuntu-latest");
-        expect(job.steps.map((s) => s.uses ?? s.run)).toEqual(["actions/checkout@v4", "actions/setup-node@v4", "bash .ci/run"]);
+        expect(job.steps.map((s) => s.uses ?? s.run)).toEqual(["actions/checkout@v4", "actions/setup-node@v4", "pulumi/actions@v6", "bash .ci/run"]);
+        // Installed only: the step runs no pulumi command of its own.
+        const install = body.slice(body.indexOf("name: Install the Pulumi CLI"), body.indexOf("run: bash .ci/run"));
+        expect(install).toContain("uses: pulumi/actions@v6");
+        expect(install).not.toContain("command:");
         expect(fs.existsSync(path.join(ROOT, ".ci", "run"))).toBe(true);
     });
 

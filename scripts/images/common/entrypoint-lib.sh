@@ -65,6 +65,27 @@ option_string() {
 # sql_ident VALUE: VALUE escaped for a backquoted SQL identifier.
 sql_ident() { printf '%s' "${1//\`/\`\`}"; }
 
+# check_password_options PREFIX ROOT_PASSWORD ALLOW_EMPTY RANDOM_ROOT: refuses an initialisation
+# without a root password choice, or a user without a password; makes the random password when
+# asked. PREFIX is MYSQL or MARIADB; the other arguments name the image's variables.
+check_password_options() {
+    local prefix=$1 root=$2 empty=$3 random=$4 user="${1}_USER" password="${1}_PASSWORD"
+    if [ -z "${!root}" ] && [ -z "${!empty}" ] && [ -z "${!random}" ]; then
+        error "Database is uninitialized and password option is not specified
+	You need to specify one of $root, $empty and $random"
+    fi
+    if [ "${!user}" = root ]; then
+        error "$user=root: the root user is set up by ${prefix}_ROOT_PASSWORD and friends"
+    fi
+    if [ -n "${!user}" ] && [ -z "${!password}" ]; then
+        error "$user is set but $password is not"
+    fi
+    if [ -n "${!random}" ] && [ -z "${!root}" ]; then
+        export "$root"="$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)"
+        log "GENERATED ROOT PASSWORD: ${!root}"
+    fi
+}
+
 # process_sql [client args]: SQL from stdin on the initialisation server, as root.
 process_sql() {
     local args=(--protocol=socket -uroot -hlocalhost --socket="$SOCKET" "${CLIENT_ARGS[@]}" --comments "$@")

@@ -53,20 +53,7 @@ init_database_dir() {
     env_alias MARIADB_INITDB_SKIP_TZINFO MYSQL_INITDB_SKIP_TZINFO
     : "${MARIADB_ROOT_HOST:=%}"
 
-    if [ -z "$MARIADB_ROOT_PASSWORD" ] && [ -z "$MARIADB_ALLOW_EMPTY_ROOT_PASSWORD" ] && [ -z "$MARIADB_RANDOM_ROOT_PASSWORD" ]; then
-        error "Database is uninitialized and password option is not specified
-	You need to specify one of MARIADB_ROOT_PASSWORD, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and MARIADB_RANDOM_ROOT_PASSWORD"
-    fi
-    if [ -n "$MARIADB_USER" ] && [ "$MARIADB_USER" = root ]; then
-        error "MARIADB_USER=root: the root user is set up by MARIADB_ROOT_PASSWORD and friends"
-    fi
-    if [ -n "$MARIADB_USER" ] && [ -z "$MARIADB_PASSWORD" ]; then
-        error "MARIADB_USER is set but MARIADB_PASSWORD is not"
-    fi
-    if [ -n "$MARIADB_RANDOM_ROOT_PASSWORD" ] && [ -z "$MARIADB_ROOT_PASSWORD" ]; then
-        MARIADB_ROOT_PASSWORD=$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)
-        log "GENERATED ROOT PASSWORD: $MARIADB_ROOT_PASSWORD"
-    fi
+    check_password_options MARIADB MARIADB_ROOT_PASSWORD MARIADB_ALLOW_EMPTY_ROOT_PASSWORD MARIADB_RANDOM_ROOT_PASSWORD
 
     log "Initializing database files in $DATADIR"
     begin_init

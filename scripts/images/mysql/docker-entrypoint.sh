@@ -36,23 +36,7 @@ init_database_dir() {
     done
     : "${MYSQL_ROOT_HOST:=%}"
 
-    if [ -z "$MYSQL_ROOT_PASSWORD" ] && [ -z "$MYSQL_ALLOW_EMPTY_PASSWORD" ] && [ -z "$MYSQL_RANDOM_ROOT_PASSWORD" ]; then
-        error "Database is uninitialized and password option is not specified
-	You need to specify one of the following as an environment variable:
-	- MYSQL_ROOT_PASSWORD
-	- MYSQL_ALLOW_EMPTY_PASSWORD
-	- MYSQL_RANDOM_ROOT_PASSWORD"
-    fi
-    if [ "$MYSQL_USER" = root ]; then
-        error "MYSQL_USER=root: the root user is set up by MYSQL_ROOT_PASSWORD and friends"
-    fi
-    if [ -n "$MYSQL_USER" ] && [ -z "$MYSQL_PASSWORD" ]; then
-        error "MYSQL_USER is set but MYSQL_PASSWORD is not"
-    fi
-    if [ -n "$MYSQL_RANDOM_ROOT_PASSWORD" ] && [ -z "$MYSQL_ROOT_PASSWORD" ]; then
-        MYSQL_ROOT_PASSWORD=$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)
-        log "GENERATED ROOT PASSWORD: $MYSQL_ROOT_PASSWORD"
-    fi
+    check_password_options MYSQL MYSQL_ROOT_PASSWORD MYSQL_ALLOW_EMPTY_PASSWORD MYSQL_RANDOM_ROOT_PASSWORD
 
     log "Initializing database files in $DATADIR"
     # The marker is a dot file, which --initialize ignores.

@@ -42,7 +42,7 @@ function checkValues(where: string, value: unknown, allowResources = false): Pro
     return (value ?? {}) as Props;
 }
 
-export interface ProgramRun {
+export interface HookedRun {
     readonly program: string;
     readonly project: string;
     readonly stack: string;
@@ -54,7 +54,7 @@ export interface ProgramRun {
 }
 
 /** Runs the program to completion (every registration answered); rejects on the first program error. */
-export async function runProgram(run: ProgramRun): Promise<void> {
+export async function runHooked(run: HookedRun): Promise<void> {
     const pulumi = sdkRequire<typeof import("@pulumi/pulumi")>("@pulumi/pulumi");
     const settings = sdkRequire("@pulumi/pulumi/runtime/settings");
     const resproto = sdkRequire("@pulumi/pulumi/proto/resource_pb");

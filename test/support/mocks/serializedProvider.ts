@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = path.resolve(__dirname, "../../..");
 
 export type LoadedProvider = Required<Pick<pulumi.dynamic.ResourceProvider,
     "check" | "diff" | "create" | "read" | "update" | "delete">>;

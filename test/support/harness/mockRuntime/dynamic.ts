@@ -5,7 +5,7 @@
  * old outputs; `__provider` is carried into every result. Values are plaintext, as the engine sends
  * them to a provider that does not accept secrets.
  */
-import { loadSerializedProvider } from "../serializedProvider";
+import { loadSerializedProvider } from "../../mocks/serializedProvider";
 import { Handler, InitError, NotImplemented } from "./handler";
 import { Props, UNKNOWN, changedKeys, deepEqual, plainJson } from "./values";
 

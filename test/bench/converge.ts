@@ -3,7 +3,7 @@
  *
  * In one run, through liveStack (the Automation API where a pulumi CLI exists, else the mock runtime
  * with real Docker hooks), with the test bed's image:
- *   1. a single MariaDB server's cold start: container start on an empty volume until Docker reports
+ *   1. a single server's cold start: container start on an empty volume until Docker reports
  *      it healthy (the lab's own health check, which the lab's `wait` uses), and until it first takes
  *      a TCP login;
  *   2. wall time of `up` from nothing to a converged lab of 1+2, and of 1+5;
@@ -14,21 +14,22 @@
  * The cold start is measured BENCH_COLD_RUNS times (default 3) and the median taken. The labs include
  * the read endpoint (HAProxy) when its image is on the host, as a default lab does.
  *
- * Environment: BENCH_IMAGE (default mysql-replicas/mariadb:10.11), BENCH_PROXY_IMAGE
- * (mysql-replicas/haproxy:2.6), BENCH_ROWS (100000), BENCH_COLD_RUNS (3), LIVE_VERBOSE=1.
+ * Environment: BENCH_IMAGE (default: the test image, see test/support/images.ts), BENCH_PROXY_IMAGE
+ * (default: the test proxy image), BENCH_ROWS (100000), BENCH_COLD_RUNS (3), LIVE_VERBOSE=1.
  * Ports: 43300-43399 on 127.0.0.1.
  */
+import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import * as crypto from "node:crypto";
 import * as os from "node:os";
 import Docker from "dockerode";
-import { healthcheck, serverArgs, serverEnv } from "../components/serverOptions";
-import { durationNs } from "../test/support/live/docker";
-import type { Step } from "../test/support/live/engine";
-import { connect, insertRows, parseUrl, withConn } from "../test/support/live/labClient";
-import { LiveStack, PROJECT, StackConfig, liveStack, removeLabelled } from "../test/support/liveStack";
+import { createServerContainer } from "../support/docker";
+import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
+import type { Step } from "../support/harness/mockRuntime/engine";
+import { openConnection, insertRows, withConn } from "../support/mysql";
+import { LiveStack, PROJECT, StackConfig, forgetStack, liveStack, removeLabelled } from "../support/harness/liveStack";
 
-const IMAGE = process.env.BENCH_IMAGE ?? "mysql-replicas/mariadb:10.11";
-const PROXY_IMAGE = process.env.BENCH_PROXY_IMAGE ?? "mysql-replicas/haproxy:2.6";
+const IMAGE = process.env.BENCH_IMAGE || TEST_IMAGE;
+const PROXY_IMAGE = process.env.BENCH_PROXY_IMAGE || PROXY_TEST_IMAGE;
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const COLD_STACK = "bench-converge-cold";
@@ -50,25 +51,9 @@ async function coldStart(): Promise<{ healthyMs: number; tcpMs: number }> {
     const password = `Bench${crypto.randomBytes(8).toString("hex")}`;
     const name = `${PROJECT}-${COLD_STACK}-server`;
     const labels = { "mysql-replicas.project": PROJECT, "mysql-replicas.stack": COLD_STACK };
-    const hc = healthcheck("mariadb");
-    const version = /:(\d+(?:\.\d+)*)/.exec(IMAGE)?.[1];
-    await docker.createVolume({ Name: `${name}-data`, Labels: labels });
-    const container = await docker.createContainer({
-        name,
-        Image: IMAGE,
-        Cmd: serverArgs("mariadb", version, 1),
-        Env: serverEnv("mariadb", password),
-        Labels: labels,
-        ExposedPorts: { "3306/tcp": {} },
-        Healthcheck: {
-            Test: hc.tests, Interval: durationNs(hc.interval, "interval"), Timeout: durationNs(hc.timeout, "timeout"),
-            StartPeriod: durationNs(hc.startPeriod, "startPeriod"), Retries: hc.retries,
-        },
-        HostConfig: {
-            PortBindings: { "3306/tcp": [{ HostIp: "127.0.0.1", HostPort: String(COLD_PORT) }] },
-            Binds: [`${name}-data:/var/lib/mysql`],
-        },
-    });
+    const container = docker.getContainer(await createServerContainer({
+        name, image: IMAGE, serverId: 1, rootPassword: password, hostPort: COLD_PORT, labels,
+    }));
     const started = Date.now();
     await container.start();
     let tcpMs: number | undefined;
@@ -77,7 +62,7 @@ async function coldStart(): Promise<{ healthyMs: number; tcpMs: number }> {
     while (tcpMs === undefined || healthyMs === undefined) {
         if (Date.now() > deadline) throw new Error("the cold-start server did not come up within 300 s");
         if (tcpMs === undefined) {
-            const conn = await connect({ host: "127.0.0.1", port: COLD_PORT, user: "root", password }, 0).catch(() => undefined);
+            const conn = await openConnection({ host: "127.0.0.1", port: COLD_PORT, user: "root", password }, 0).catch(() => undefined);
             if (conn) {
                 tcpMs = Date.now() - started;
                 await conn.end();
@@ -115,10 +100,7 @@ function benchStack(suffix: string, basePort: number): LiveStack {
     return stack;
 }
 
-async function fresh(stack: LiveStack): Promise<void> {
-    await removeLabelled(stack.name);
-    await stack.remove();
-}
+const fresh = forgetStack;
 
 async function timedUp(stack: LiveStack, config: StackConfig): Promise<{ ms: number; outputs: Record<string, any> }> {
     const started = Date.now();
@@ -167,7 +149,7 @@ async function main(): Promise<void> {
     await fresh(c);
     log(`up: 1+1, then ${ROWS} rows`);
     const lab11 = await timedUp(c, { replicaCount: 1 });
-    await withConn(parseUrl(lab11.outputs.appConnectionString), async (conn) => {
+    await withConn(parseMysqlUrl(lab11.outputs.appConnectionString), async (conn) => {
         await conn.query("CREATE TABLE bench (id INT PRIMARY KEY, payload VARCHAR(100) NOT NULL)");
         await insertRows(conn, "bench", ROWS, 1, 2000);
     });

@@ -1,8 +1,10 @@
 /**
  * docker:index/* resources of @pulumi/docker 5.x applied through the Docker Engine API (dockerode),
- * following the provider's documented semantics (see ../shared/REFERENCE.md §2):
- * - Container: inputs that force replacement replace; restart/maxRetryCount update in place; mustRun
- *   starts a stopped container on update; wait/waitTimeout block on the health check at create only
+ * following the provider's semantics as its source (kreuzwerker/terraform-provider-docker) and
+ * documentation give them:
+ * - Container: inputs that force replacement replace; restart/maxRetryCount update in place; a
+ *   stopped container with mustRun is deleted by read (refresh) and created again by the next up;
+ *   wait/waitTimeout block on the health check at create only
  *   (no early exit on "unhealthy", as the provider); healthcheck edits are a no-op in place;
  *   destroyGraceSeconds is the stop timeout before removal; uploads are written before start.
  * - Network, Volume, RemoteImage: every identifying input forces replacement. RemoteImage and
@@ -10,6 +12,7 @@
  */
 import type Docker from "dockerode";
 import { Handler, HandlerContext, InitError, NotImplemented, onlyKnownKeys } from "./handler";
+import { durationNs, tarOneFile } from "../../docker";
 import { Props, deepEqual, plainJson } from "./values";
 
 const CONTAINER = "docker:index/container:Container";
@@ -22,46 +25,6 @@ function statusOf(err: unknown): number | undefined {
 
 function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Go duration ("2s", "1m30s", "500ms") to nanoseconds, as the provider's time.ParseDuration. */
-export function durationNs(text: unknown, where: string): number {
-    if (text === undefined || text === null || text === "") return 0;
-    if (typeof text !== "string") throw new Error(`${where}: expected a duration string, got ${JSON.stringify(text)}`);
-    const unit: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-    if (text === "0") return 0;
-    const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-    let total = 0;
-    let at = 0;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-        total += Number(m[1]) * unit[m[2]];
-        at = re.lastIndex;
-    }
-    if (at !== text.length || at === 0) throw new Error(`${where}: ${JSON.stringify(text)} is not a duration such as 2s or 1m30s`);
-    return Math.round(total);
-}
-
-/** A one-file ustar archive, as the provider builds for each upload. */
-export function tarOf(file: string, content: Buffer, mode: number): Buffer {
-    const name = file.replace(/^\/+/, "");
-    if (Buffer.byteLength(name) > 99) throw new NotImplemented(`upload path longer than 99 bytes (${file})`);
-    const header = Buffer.alloc(512, 0);
-    const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "utf8");
-    const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
-    put(name, 0, 100);
-    put(octal(mode, 8), 100, 8);
-    put(octal(0, 8), 108, 8);
-    put(octal(0, 8), 116, 8);
-    put(octal(content.length, 12), 124, 12);
-    put(octal(Math.floor(Date.now() / 1000), 12), 136, 12);
-    put("        ", 148, 8);
-    put("0", 156, 1);
-    put("ustar\u000000", 257, 8);
-    let sum = 0;
-    for (const b of header) sum += b;
-    put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
-    const pad = Buffer.alloc((512 - (content.length % 512)) % 512, 0);
-    return Buffer.concat([header, content, pad, Buffer.alloc(1024, 0)]);
 }
 
 function list<T = Props>(v: unknown): T[] {
@@ -228,12 +191,12 @@ async function inspectContainer(docker: Docker, id: string): Promise<Docker.Cont
 
 function containerOutputs(inputs: Props, info: Docker.ContainerInspectInfo): Props {
     const networks = info.NetworkSettings?.Networks ?? {};
+    // What the provider's read sets that the lab could see: the exit code of a stopped container,
+    // and the networks (network_data, networkDatas in Pulumi).
     return plainJson({
         ...inputs,
-        // Not in the provider's schema (the SDK ignores it): lets diff start a stopped mustRun container.
-        running: info.State.Running,
         exitCode: info.State.Running ? undefined : info.State.ExitCode,
-        networkData: Object.entries(networks).map(([networkName, n]) => ({
+        networkDatas: Object.entries(networks).map(([networkName, n]) => ({
             networkName, ipAddress: n.IPAddress, ipPrefixLength: n.IPPrefixLen, gateway: n.Gateway, macAddress: n.MacAddress,
         })),
     });
@@ -261,8 +224,6 @@ export const containerHandler: Handler = {
     async diff(_id, _oldInputs, oldOutputs, news) {
         const replaces = diffKeys(oldOutputs, news, CONTAINER_REPLACE, CONTAINER_SETS);
         const inPlace = diffKeys(oldOutputs, news, CONTAINER_IN_PLACE);
-        // A stopped container with mustRun is started again by the next up (kreuzwerker#841).
-        if (news.mustRun === true && oldOutputs.running === false && !inPlace.includes("mustRun")) inPlace.push("mustRun");
         const changed = [...replaces, ...inPlace];
         return { changes: changed.length > 0, replaces, changedKeys: changed };
     },
@@ -285,7 +246,8 @@ export const containerHandler: Handler = {
                 const content = typeof u.content === "string" && u.content !== ""
                     ? Buffer.from(u.content, "utf8")
                     : Buffer.from(String(u.contentBase64), "base64");
-                await created.putArchive(tarOf(String(u.file), content, u.executable ? 0o744 : 0o644), { path: "/" });
+                if (Buffer.byteLength(String(u.file).replace(/^\/+/, "")) > 99) throw new NotImplemented(`upload path longer than 99 bytes (${String(u.file)})`);
+                await created.putArchive(tarOneFile(String(u.file), content, u.executable ? 0o744 : 0o644), { path: "/" });
             }
             await created.start();
             if (c.wait === true) await waitHealthy(ctx.docker, id, Number(c.waitTimeout), where);
@@ -332,6 +294,13 @@ export const containerHandler: Handler = {
     async read(id, inputs, outputs, ctx) {
         const info = await inspectContainer(ctx.docker, id);
         if (!info) return undefined;
+        if (!info.State.Running && outputs.mustRun === true) {
+            // resourceDockerContainerRead (kreuzwerker 4.x, which @pulumi/docker 5 wraps): a stopped
+            // container that must run is deleted and leaves the state; the next up creates it anew.
+            ctx.log(`stopped although mustRun: deleted, as the provider's read does`);
+            await containerHandler.delete(id, inputs, outputs, ctx);
+            return undefined;
+        }
         return { id, outputs: containerOutputs({ ...outputs, image: info.Image, name: info.Name.replace(/^\//, "") }, info) };
     },
 };

@@ -6,7 +6,7 @@
  */
 import Docker from "dockerode";
 import { Engine, Step } from "./engine";
-import { runProgram } from "./program";
+import { runHooked } from "./program";
 import type { RunRequest, RunResponse } from "./protocol";
 import { StateFile } from "./state";
 
@@ -34,7 +34,7 @@ async function run(req: RunRequest, log: (line: string) => void): Promise<Omit<R
         engine.steps.length = 0;
     }
     try {
-        await runProgram({
+        await runHooked({
             program: req.program, project: req.project, stack: req.stack, config: req.config,
             secretKeys: req.secretKeys, dryRun, engine, docker,
         });

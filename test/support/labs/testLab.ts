@@ -1,21 +1,21 @@
 /**
  * Real MySQL or MariaDB servers (the test image's) for the integration suites, started with dockerode
- * the way the program starts them (scripts/lib/dockerServers.ts: same mysqld options, environment and
+ * the way the program starts them (../docker.ts: same mysqld options, environment and
  * health check as components/serverOptions.ts), on a network the run creates, each with a named volume and a port
  * published on 127.0.0.1. Everything is labelled mysql-replicas.test=integration, so a run cleans up
  * after itself and removes what an earlier, killed run left behind.
  */
-import type { Connection } from "mysql2/promise";
-import * as sql from "../../components/replication/sql";
+import * as sql from "../../../components/replication/sql";
 import {
     LabRun, type RunKind, createNetwork, createServerContainer, containerLogs, dataVolume, docker, ignoreMissing, ignoreNotModified,
     startHealthy, waitHealthy,
-} from "../../scripts/lib/dockerServers";
-import { imageExists } from "./docker";
-import { TEST_IMAGE } from "./images";
+} from "../docker";
+import { imageExists } from "../docker";
+import { TEST_IMAGE } from "../images";
+import { rows, withConn } from "../mysql";
 
-export { LABEL, objectsOfRun } from "../../scripts/lib/dockerServers";
-export type { LabObjects } from "../../scripts/lib/dockerServers";
+export { LABEL, objectsOfRun } from "../docker";
+export type { LabObjects } from "../docker";
 
 /** Host ports the integration suites may publish (other suites use other ranges). */
 export const PORT_RANGE = { first: 23300, last: 23399 } as const;
@@ -27,7 +27,7 @@ export const KIND: RunKind = { value: LABEL_VALUE, ownProcessIsStale: true };
 /** How long a server may take to become healthy (initialising an empty datadir included). */
 const HEALTHY_TIMEOUT_MS = 120_000;
 
-export interface ServerSpec {
+export interface TestServerSpec {
     /** Short name, unique in the lab; the container name is derived from it. */
     readonly name: string;
     readonly serverId: number;
@@ -35,7 +35,7 @@ export interface ServerSpec {
     readonly hostPort: number;
 }
 
-export interface TestServer extends ServerSpec {
+export interface TestServer extends TestServerSpec {
     /** Container name: also the host name other containers on the network reach it by. */
     readonly containerName: string;
     readonly volumeName: string;
@@ -61,7 +61,7 @@ export class TestLab extends LabRun {
     }
 
     /** Removes leftovers, creates the network and starts `specs` in parallel, waiting until all are healthy. */
-    static async start(suite: string, specs: readonly ServerSpec[]): Promise<TestLab> {
+    static async start(suite: string, specs: readonly TestServerSpec[]): Promise<TestLab> {
         const lab = new TestLab(suite);
         if (!imageExists(TEST_IMAGE)) throw new Error(`image ${TEST_IMAGE} is missing; build it with \`bash scripts/testbed.sh\``);
         return LabRun.launch(lab, async () => {
@@ -120,7 +120,7 @@ export class TestLab extends LabRun {
     }
 
     /** Creates a volume and a container for `spec`, starts it and waits until Docker reports it healthy. */
-    async addServer(spec: ServerSpec): Promise<TestServer> {
+    async addServer(spec: TestServerSpec): Promise<TestServer> {
         if (spec.hostPort < PORT_RANGE.first || spec.hostPort > PORT_RANGE.last) {
             throw new Error(`host port ${spec.hostPort} is outside ${PORT_RANGE.first}-${PORT_RANGE.last}`);
         }
@@ -172,33 +172,8 @@ export interface Login {
     readonly database?: string;
 }
 
-/** Opens a connection to a published port as `login`. */
-export async function connectTo(server: Pick<TestServer, "host" | "port">, login: Login): Promise<Connection> {
-    const mysql = require("mysql2/promise") as typeof import("mysql2/promise");
-    return mysql.createConnection({
-        host: server.host, port: server.port, user: login.user, password: login.password, database: login.database,
-        connectTimeout: 10_000, supportBigNumbers: true, bigNumberStrings: true, dateStrings: true,
-    });
-}
-
-/** Runs one statement as `login` and returns its rows. */
+/** Runs one statement as `login` on a server's published port and returns its rows. */
 export async function runSql<T = Record<string, any>>(server: Pick<TestServer, "host" | "port">, login: Login,
     sql: string, params: unknown[] = []): Promise<T[]> {
-    const conn = await connectTo(server, login);
-    try {
-        const [rows] = await conn.query(sql, params);
-        return (Array.isArray(rows) ? rows : []) as T[];
-    } finally {
-        await conn.end().catch(() => conn.destroy());
-    }
-}
-
-/** Polls `probe` until it returns true or `timeoutMs` passes; returns whether it did. */
-export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        if (await probe().catch(() => false)) return true;
-        if (Date.now() >= deadline) return false;
-        await new Promise((r) => setTimeout(r, intervalMs));
-    }
+    return withConn({ host: server.host, port: server.port, ...login }, (c) => rows<T>(c, sql, params));
 }

@@ -6,8 +6,8 @@
  */
 import type { LoadedProvider } from "./serializedProvider";
 import { loadSerializedProvider } from "./serializedProvider";
-import { Registration, forgetExitListeners, recordRegistrations } from "./mockProgram";
-import { isSecretWrapper } from "./live/values";
+import { Registration, forgetExitListeners, recordRegistrations } from "./program";
+import { isSecretWrapper } from "../harness/mockRuntime/values";
 
 export type ProviderKind = "replication" | "serverRole" | "database" | "user" | "grant";
 
@@ -87,9 +87,9 @@ async function captureWithoutJestGlobals(): Promise<SerializedProviders> {
         // The mocks hide resource options; the recorder sees additionalSecretOutputs too.
         recordRegistrations(registrations);
 
-        const { Replication } = require("../../components/replication/replication") as typeof import("../../components/replication/replication");
-        const { ServerRole } = require("../../components/replication/serverRole") as typeof import("../../components/replication/serverRole");
-        const accounts = require("../../components/replication/accounts") as typeof import("../../components/replication/accounts");
+        const { Replication } = require("../../../components/replication/replication") as typeof import("../../../components/replication/replication");
+        const { ServerRole } = require("../../../components/replication/serverRole") as typeof import("../../../components/replication/serverRole");
+        const accounts = require("../../../components/replication/accounts") as typeof import("../../../components/replication/accounts");
         const server = { adminHost: "127.0.0.1", adminPort: 3306, adminPassword: "dummy-admin-pw" };
         const resources = [
             new Replication("replication", {

@@ -1,8 +1,8 @@
 /**
- * Runs the bench against a throwaway 1+N MariaDB lab started with dockerode (scripts/lib/dockerLab.ts),
+ * Runs the bench against a throwaway 1+N lab started with dockerode (test/support/labs/dockerLab.ts),
  * then removes the lab. For figures on a machine without Pulumi; arguments go to the bench.
  *
- *   npx ts-node --transpile-only scripts/lib/benchLab.ts [--replicas N] [--base-port P] [--tools] -- --duration 30
+ *   npx ts-node --transpile-only test/bench/lab.ts [--replicas N] [--base-port P] [--tools] -- --duration 30
  *
  * --tools also runs `status` before the bench and `verify` after it, against the same lab.
  *
@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DockerLab } from "./dockerLab";
+import { DockerLab } from "../support/labs/dockerLab";
 
 async function main(): Promise<number> {
     const argv = process.argv.slice(2);
@@ -48,7 +48,7 @@ async function main(): Promise<number> {
         lab.writeOutputs(outputsFile);
         const tool = (name: string, args: string[]) => new Promise<number>((resolve) => {
             const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only",
-                path.join(__dirname, "..", `${name}.ts`), "--outputs", outputsFile, ...args], { stdio: "inherit" });
+                path.join(__dirname, "..", "..", "scripts", `${name}.ts`), "--outputs", outputsFile, ...args], { stdio: "inherit" });
             child.on("exit", (code) => resolve(code ?? 1));
         });
         const tools = own.includes("--tools");

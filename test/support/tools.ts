@@ -7,10 +7,11 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Connection } from "mysql2/promise";
-import type { StackOutputs } from "../liveStack";
-import { Endpoint, parseUrl } from "./labClient";
+import type { StackOutputs } from "./harness/liveStack";
+import { parseMysqlUrl } from "../../scripts/lib/outputs";
+import { ServerLogin } from "./mysql";
 
-const ROOT = path.resolve(__dirname, "../../..");
+const ROOT = path.resolve(__dirname, "../..");
 const TS_NODE = require.resolve("ts-node/dist/bin.js");
 
 export type ToolName = "status" | "verify" | "bench";
@@ -46,13 +47,13 @@ export function runTool(name: ToolName, args: readonly string[], timeoutMs = 120
 }
 
 /** The read-only user of the outputs, aimed at the read endpoint (as the bench reads). */
-export function readEndpointLogin(outputs: StackOutputs): Endpoint {
+export function readEndpointLogin(outputs: StackOutputs): ServerLogin {
     const [host, port] = String(outputs.readEndpoint).split(/:(?=\d+$)/);
-    return { ...parseUrl(outputs.readonlyConnectionStrings[0]), host: host.replace(/^\[|\]$/g, ""), port: Number(port) };
+    return { ...parseMysqlUrl(outputs.readonlyConnectionStrings[0]), host: host.replace(/^\[|\]$/g, ""), port: Number(port) };
 }
 
 /** @@server_id behind one fresh connection through `login`; null when the connection or query fails. */
-export async function serverIdOnce(login: Endpoint, connectTimeoutMs = 3000): Promise<number | null> {
+export async function serverIdOnce(login: ServerLogin, connectTimeoutMs = 3000): Promise<number | null> {
     const mysql = require("mysql2/promise") as typeof import("mysql2/promise");
     let conn: Connection | undefined;
     try {
@@ -67,14 +68,14 @@ export async function serverIdOnce(login: Endpoint, connectTimeoutMs = 3000): Pr
 }
 
 /** @@server_id behind one fresh connection and how long it took, connect included. */
-export async function timedServerId(login: Endpoint): Promise<{ id: number | null; ms: number }> {
+export async function timedServerId(login: ServerLogin): Promise<{ id: number | null; ms: number }> {
     const started = Date.now();
     const id = await serverIdOnce(login);
     return { id, ms: Date.now() - started };
 }
 
 /** @@server_id of `n` fresh connections, one after another (failed ones are null). */
-export async function serverIds(login: Endpoint, n: number): Promise<(number | null)[]> {
+export async function serverIds(login: ServerLogin, n: number): Promise<(number | null)[]> {
     const ids: (number | null)[] = [];
     for (let i = 0; i < n; i++) ids.push(await serverIdOnce(login));
     return ids;
@@ -84,7 +85,7 @@ export async function serverIds(login: Endpoint, n: number): Promise<(number | n
  * Probes fresh connections until `streak` answers in a row satisfy `ok`, or `timeoutMs` passes.
  * Returns how long that took (up to the first answer of the streak) and every answer seen.
  */
-export async function settle(login: Endpoint, ok: (id: number | null) => boolean, streak: number, timeoutMs: number)
+export async function settle(login: ServerLogin, ok: (id: number | null) => boolean, streak: number, timeoutMs: number)
     : Promise<{ settled: boolean; afterMs: number; seen: (number | null)[] }> {
     const started = Date.now();
     const seen: (number | null)[] = [];

@@ -5,25 +5,27 @@
  * source, and an HAProxy read endpoint with the program's configuration (components/readEndpoint.ts).
  * It writes the same outputs JSON a stack gives, so the tools run against it unchanged.
  *
- * Used by test/integration/tools.test.ts and by scripts/lib/benchLab.ts. Everything it creates carries
+ * Used by test/integration/tools.test.ts and by test/bench/lab.ts. Everything it creates carries
  * the label mysql-replicas.test=tools and its run's label, and `cleanup` removes it all. The server
- * containers, labels, health waiting and cleanup are scripts/lib/dockerServers.ts's, which the
- * integration suites' test/support/testServers.ts uses too.
+ * containers, labels, health waiting and cleanup are ../docker.ts's, which the integration suites'
+ * TestLab (testLab.ts) uses too.
  */
-import type { Role } from "../../components/replication/sql";
+import type { Role } from "../../../components/replication/sql";
 import { randomBytes } from "node:crypto";
+import { type AccountKey, type AccountPlan, accountPlan } from "../../../components/accounts";
+import { CHECK_USER, HAPROXY_CONFIG_PATH, PROXY_DNS, checkAuthPlugin, haproxyConfig } from "../../../components/readEndpoint";
 import * as fs from "node:fs";
 import type { Connection } from "mysql2/promise";
-import { sleep } from "../../components/replication/connection";
-import * as sql from "../../components/replication/sql";
+import { sleep } from "../../../components/replication/connection";
+import * as sql from "../../../components/replication/sql";
 import {
-    LabRun, type RunKind, containerLogs, createNetwork, createServerContainer, docker, ignoreGone, imageServer, objectsOfRun,
-    startHealthy, waitHealthy,
-} from "./dockerServers";
-import { close, open, query, serverVersion } from "./db";
-import { MysqlUrl } from "./outputs";
+    LabRun, type RunKind, containerLogs, createNetwork, createServerContainer, docker, ignoreMissingOrStopped, imageServer, objectsOfRun,
+    startHealthy, tarOneFile, waitHealthy,
+} from "../docker";
+import { close, open, query, serverVersion } from "../../../scripts/lib/db";
+import { MysqlUrl } from "../../../scripts/lib/outputs";
 
-export { LABEL } from "./dockerServers";
+export { LABEL } from "../docker";
 export const LABEL_VALUE = "tools";
 /** Leftovers are those of the same suite or of a process that is gone; another lab of this process is left alone. */
 export const KIND: RunKind = { value: LABEL_VALUE, ownProcessIsStale: false };
@@ -54,35 +56,16 @@ export interface LabContainer {
     id: string;
 }
 
-/** A one-file tar archive, as Docker's putArchive takes it. */
-export function tarOneFile(name: string, content: string, mode = 0o644): Buffer {
-    const body = Buffer.from(content, "utf8");
-    const header = Buffer.alloc(512, 0);
-    const put = (offset: number, length: number, value: string) => header.write(value, offset, length, "ascii");
-    const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
-    put(0, 100, name);
-    put(100, 8, octal(mode, 8));
-    put(108, 8, octal(0, 8));
-    put(116, 8, octal(0, 8));
-    put(124, 12, octal(body.length, 12));
-    put(136, 12, octal(Math.floor(Date.now() / 1000), 12));
-    put(148, 8, "        ");
-    put(156, 1, "0");
-    put(257, 6, "ustar\0");
-    put(263, 2, "00");
-    const sum = header.reduce((a, b) => a + b, 0);
-    put(148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
-    const padding = Buffer.alloc((512 - (body.length % 512)) % 512, 0);
-    return Buffer.concat([header, body, padding, Buffer.alloc(1024, 0)]);
-}
-
 const password = () => randomBytes(12).toString("hex");
 
 export class DockerLab extends LabRun {
     readonly prefix: string;
     readonly networkName: string;
     readonly database: string;
-    readonly passwords = { root: password(), repl: password(), app: password(), reader: password() };
+    /** root's password and each account's, by the program's account keys (components/accounts.ts). */
+    readonly passwords: Record<"root" | AccountKey, string> = { root: password(), replication: password(), app: password(), readonly: password() };
+    /** The accounts the program declares, as accountPlan() plans them. */
+    readonly accounts: readonly AccountPlan[];
     readonly servers: LabContainer[] = [];
     readonly readEndpointPort: number;
     proxyId = "";
@@ -93,6 +76,7 @@ export class DockerLab extends LabRun {
         this.prefix = `mrtools-${options.suite}-${this.runId}`;
         this.networkName = `${this.prefix}-net`;
         this.database = options.database ?? "app";
+        this.accounts = accountPlan(this.database);
         this.readEndpointPort = options.basePort + options.replicas + 1;
         this.log = options.log ?? (() => undefined);
     }
@@ -170,24 +154,24 @@ export class DockerLab extends LabRun {
         return waitHealthy(s.id, s.name, timeoutMs);
     }
 
-    /** Writable source, the app database, and the lab's accounts (as components/accounts.ts plans them). */
+    /** An account's user name, as the program names it. */
+    user(key: AccountKey): string {
+        return this.accounts.find((a) => a.key === key)!.user;
+    }
+
+    /** Writable source, the app database, and the program's accounts (accountPlan, CHECK_USER). */
     private async setUpSource(): Promise<void> {
         const conn = await open(this.root(0), 60, "source");
         try {
             const v = await serverVersion(conn);
             for (const s of sql.roleStatements(v, "source")) await query(conn, s);
             await query(conn, sql.createDatabase({ name: this.database }));
-            const users: [string, string, string, string[]][] = [
-                ["repl", this.passwords.repl, "*", ["REPLICATION CLIENT", "REPLICATION SLAVE"]],
-                ["app", this.passwords.app, this.database, ["ALL PRIVILEGES"]],
-                ["reader", this.passwords.reader, this.database, ["SELECT"]],
-            ];
-            for (const [user, pw, database, privileges] of users) {
-                await query(conn, sql.createUser({ user, host: "%" }, pw));
-                await query(conn, sql.grant({ user, host: "%", database, table: "*", privileges }));
+            for (const a of this.accounts) {
+                await query(conn, sql.createUser({ user: a.user, host: a.host }, this.passwords[a.key]));
+                await query(conn, sql.grant({ user: a.user, host: a.host, database: a.database, table: "*", privileges: a.privileges }));
             }
             // The read endpoint's health-check account: no password, no privileges.
-            await query(conn, sql.createUser({ user: "haproxy_check", host: "%" }, ""));
+            await query(conn, sql.createUser({ user: CHECK_USER, host: "%" }, ""));
         } finally {
             await close(conn);
         }
@@ -205,7 +189,7 @@ export class DockerLab extends LabRun {
             // The replica's own initialisation is not the source's history: forget it.
             for (const s of d.resetOwnGtids) await query(conn, s);
             await query(conn, d.changeSource({
-                host: this.source.name, port: 3306, user: "repl", password: this.passwords.repl, connectRetry: 1, retryCount: 86400,
+                host: this.source.name, port: 3306, user: this.user("replication"), password: this.passwords.replication, connectRetry: 1, retryCount: 86400,
             }));
             await query(conn, d.start);
             const [row] = await query<{ reached: number | string }>(conn, d.waitForGtids(gtids, 60));
@@ -222,7 +206,6 @@ export class DockerLab extends LabRun {
     /** HAProxy with the program's configuration, its file put in place before it starts. */
     private async startProxy(): Promise<void> {
         // Loaded here: readEndpoint.ts brings in the Pulumi SDKs, which only this step needs.
-        const { checkAuthPlugin, haproxyConfig, HAPROXY_CONFIG_PATH, PROXY_DNS } = await import("../../components/readEndpoint");
         const { flavor, version } = imageServer(this.options.image);
         const config = haproxyConfig({
             readers: this.replicas.map((r) => r.name), fallback: this.source.name, checkPlugin: checkAuthPlugin(flavor, version),
@@ -248,7 +231,7 @@ export class DockerLab extends LabRun {
         for (;;) {
             let conn: Connection | undefined;
             try {
-                conn = await open(this.url("reader", this.passwords.reader, this.readEndpointPort), 2, "read endpoint");
+                conn = await open(this.url(this.user("readonly"), this.passwords.readonly, this.readEndpointPort), 2, "read endpoint");
                 const [row] = await query<{ id: string | number }>(conn, { sql: "SELECT @@server_id AS id" });
                 if (this.options.replicas === 0 || Number(row.id) !== this.source.serverId) return;
             } catch (err) {
@@ -275,8 +258,8 @@ export class DockerLab extends LabRun {
             adminConnectionStrings: this.servers.map((s) => u("root", this.passwords.root, s.hostPort)),
             flavor: imageServer(this.options.image).flavor,
             database: this.database,
-            appConnectionString: u("app", this.passwords.app, this.source.hostPort),
-            readonlyConnectionStrings: this.replicas.map((r) => u("reader", this.passwords.reader, r.hostPort)),
+            appConnectionString: u(this.user("app"), this.passwords.app, this.source.hostPort),
+            readonlyConnectionStrings: this.replicas.map((r) => u(this.user("readonly"), this.passwords.readonly, r.hostPort)),
             readEndpoint: `127.0.0.1:${this.readEndpointPort}`,
         };
     }
@@ -287,7 +270,7 @@ export class DockerLab extends LabRun {
 
     /** `docker stop` of a server (mysqld shuts down cleanly). */
     async stopServer(index: number): Promise<void> {
-        await docker.getContainer(this.servers[index].id).stop({ t: 30 }).catch(ignoreGone);
+        await docker.getContainer(this.servers[index].id).stop({ t: 30 }).catch(ignoreMissingOrStopped);
     }
 
     /** What is left of this run in Docker (for asserting a clean teardown). */

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 
 export const PROJECT = "mysql-replicas";
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = path.resolve(__dirname, "../../..");
 
 /** One registration as the engine would receive it. */
 export interface Registration {
@@ -43,7 +43,7 @@ export interface RunOptions {
 
 
 /** True when a value recorded from mocks is a secret wrapper; reveal gives the plain value inside. */
-import { isSecretWrapper, reveal } from "./live/values";
+import { isSecretWrapper, reveal } from "../harness/mockRuntime/values";
 
 export { isSecretWrapper as isSecret, reveal };
 

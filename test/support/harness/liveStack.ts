@@ -6,10 +6,10 @@
  * - "automation": a `pulumi` CLI is on PATH. The Automation API runs the real engine and providers
  *   (LocalWorkspace on the repository, a file backend in a temp dir, a test passphrase).
  * - "mock-runtime": no CLI (as on the CI machines). Each operation runs in a child process
- *   (test/support/live/runner.ts) that loads index.ts under Pulumi's mock runtime with the resource
+ *   (test/support/harness/mockRuntime/runner.ts) that loads index.ts under Pulumi's mock runtime with the resource
  *   monitor hooked: every registration is applied for real (Docker objects through the Engine API,
  *   random passwords, dynamic providers from their serialized `__provider`), with Pulumi's step
- *   rules and a per-stack state file whose secrets are encrypted. See test/support/live/engine.ts.
+ *   rules and a per-stack state file whose secrets are encrypted. See mockRuntime/engine.ts.
  *
  * `up` refreshes first (as `pulumi up --refresh`): a container removed or stopped behind the lab's
  * back, or replication stopped by hand, is seen and repaired by the same up. LIVE_ENGINE forces an
@@ -19,16 +19,18 @@ import { ChildProcess, execFileSync, fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../images";
 import Docker from "dockerode";
-import { dockerStatus } from "./docker";
-import type { Step } from "./live/engine";
-import type { Operation, RunRequest, RunResponse } from "./live/protocol";
-import { StateFile } from "./live/state";
-import { SECRET_SIG, SIG_KEY } from "./live/values";
+import { dockerStatus, ignoreMissing } from "../docker";
+import type { Step } from "./mockRuntime/engine";
+import type { Operation, RunRequest, RunResponse } from "./mockRuntime/protocol";
+import { StateFile } from "./mockRuntime/state";
+import { SECRET_SIG, SIG_KEY } from "./mockRuntime/values";
 
 export const PROJECT = "mysql-replicas";
-const ROOT = path.resolve(__dirname, "../..");
-const RUNNER = path.join(__dirname, "live", "runner.ts");
+const ROOT = path.resolve(__dirname, "../../..");
+const RUNNER = path.join(__dirname, "mockRuntime", "runner.ts");
 /** The passphrase of test stacks' secrets (state file, or the file backend's secrets provider). */
 export const TEST_PASSPHRASE = process.env.LIVE_PASSPHRASE ?? "mysql-replicas-live-test-passphrase";
 const DEFAULT_STATE_DIR = path.join(os.tmpdir(), "mysql-replicas-live");
@@ -64,8 +66,8 @@ export interface LiveStackOptions {
     /** Refresh before up and preview (`pulumi up --refresh`). Defaults to true. */
     readonly refresh?: boolean;
     /**
-     * Another program than the project's index.ts (absolute path), for the harness's own tests.
-     * mock-runtime only: the Automation API runs the project in the repository.
+     * Another program than the project's index.ts (absolute path), for the harness's own tests. The
+     * Automation API runs it as an inline program of the project, in this process.
      */
     readonly program?: string;
 }
@@ -101,7 +103,7 @@ export interface LiveStack {
 
 let cliVersion: string | undefined | null = null;
 
-function pulumiCli(): string | undefined {
+export function pulumiCli(): string | undefined {
     if (cliVersion === null) {
         try {
             cliVersion = execFileSync("pulumi", ["version"], { stdio: "pipe", timeout: 30_000 }).toString().trim();
@@ -144,7 +146,6 @@ function announce(engine: EngineKind): void {
 export function liveStack(options: LiveStackOptions): LiveStack {
     if (!/^[A-Za-z0-9_.-]+$/.test(options.stack)) throw new Error(`stack name ${JSON.stringify(options.stack)}: letters, digits, _ . - only`);
     const engine = options.engine ?? defaultEngine();
-    if (options.program && engine !== "mock-runtime") throw new Error("liveStack: the program option needs the mock-runtime engine");
     announce(engine);
     return engine === "automation" ? new AutomationStack(options) : new MockRuntimeStack(options);
 }
@@ -386,13 +387,21 @@ class AutomationStack extends BaseStack {
         this.stack ??= (async () => {
             const auto = await import("@pulumi/pulumi/automation");
             fs.mkdirSync(this.statePath, { recursive: true });
-            return auto.LocalWorkspace.createOrSelectStack({ stackName: this.name, workDir: ROOT }, {
-                envVars: {
-                    PULUMI_BACKEND_URL: `file://${this.statePath}`,
-                    PULUMI_CONFIG_PASSPHRASE: this.passphrase,
-                    PULUMI_SKIP_UPDATE_CHECK: "true",
+            const envVars = {
+                PULUMI_BACKEND_URL: `file://${this.statePath}`,
+                PULUMI_CONFIG_PASSPHRASE: this.passphrase,
+                PULUMI_SKIP_UPDATE_CHECK: "true",
+            };
+            const program = this.options.program;
+            if (!program) return auto.LocalWorkspace.createOrSelectStack({ stackName: this.name, workDir: ROOT }, { envVars });
+            // An inline program runs in this process: load the file afresh for every operation.
+            return auto.LocalWorkspace.createOrSelectStack({
+                stackName: this.name, projectName: PROJECT,
+                program: async () => {
+                    delete require.cache[require.resolve(program)];
+                    return require(program);
                 },
-            });
+            }, { envVars, projectSettings: { name: PROJECT, runtime: "nodejs" } });
         })();
         return this.stack;
     }
@@ -517,10 +526,9 @@ export async function labelledObjects(stack: string, docker = new Docker()): Pro
 /** Force-removes every Docker object labelled with the stack: the last resort of a test's cleanup. */
 export async function removeLabelled(stack: string, docker = new Docker()): Promise<void> {
     const { containers, volumes, networks } = await labelledObjects(stack, docker);
-    const ignoreGone = (err: { statusCode?: number }) => { if (err.statusCode !== 404) throw err; };
-    await Promise.all(containers.map((c) => docker.getContainer(c).remove({ force: true, v: true }).catch(ignoreGone)));
-    await Promise.all(networks.map((n) => docker.getNetwork(n).remove().catch(ignoreGone)));
-    await Promise.all(volumes.map((v) => docker.getVolume(v).remove().catch(ignoreGone)));
+    await Promise.all(containers.map((c) => docker.getContainer(c).remove({ force: true, v: true }).catch(ignoreMissing)));
+    await Promise.all(networks.map((n) => docker.getNetwork(n).remove().catch(ignoreMissing)));
+    await Promise.all(volumes.map((v) => docker.getVolume(v).remove().catch(ignoreMissing)));
 }
 
 /** Removes whatever a test stack left (objects labelled with it, its state): a crashed run's, or this run's at the end. */
@@ -538,4 +546,24 @@ export async function tearDownStack(stack: LiveStack): Promise<void> {
     } finally {
         await forgetStack(stack);
     }
+}
+
+// ---------------------------------------------------------------------------- the test lab's config
+
+/**
+ * Stack config for a lab on the test images (test/support/images.ts, nothing pulled) with a random root
+ * password, which the tests use to reach the servers as root.
+ */
+export function testLabConfig(o: { basePort: number; readEndpointPort: number; readEndpoint?: boolean }):
+    { config: Record<string, string | number | boolean | { value: string; secret: boolean }>; rootPassword: string } {
+    const rootPassword = `Root${randomBytes(12).toString("hex")}`;
+    return {
+        rootPassword,
+        config: {
+            image: TEST_IMAGE, flavor: "auto", pullImage: false,
+            readEndpoint: o.readEndpoint ?? true, proxyImage: PROXY_TEST_IMAGE,
+            basePort: o.basePort, readEndpointPort: o.readEndpointPort,
+            rootPassword: { value: rootPassword, secret: true },
+        },
+    };
 }
