@@ -189,7 +189,6 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
             if (extra.length > 0) await query(conn, sql.revoke({ ...news, privileges: extra }));
             await query(conn, sql.grant({ ...news, privileges: want }));
         });
-        void olds;
         return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
     },
     async delete(_id, props) {

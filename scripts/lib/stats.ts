@@ -27,9 +27,3 @@ export function summarise(values: readonly number[]): Summary {
         max: finite.length === 0 ? NaN : Math.max(...finite),
     };
 }
-
-/** Counts as shares of their total, e.g. { 2: 0.5, 3: 0.5 }. */
-export function shares<K extends string | number>(counts: ReadonlyMap<K, number>): Map<K, number> {
-    const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    return new Map([...counts].map(([k, v]) => [k, total === 0 ? 0 : v / total]));
-}

@@ -94,6 +94,7 @@ export function unreachableRow(server: LabServer, error: string): StatusRow {
 
 /** Reads one server as root. */
 export async function probeServer(conn: Connection): Promise<ServerProbe> {
+    // The version text as the server prints it is part of the row; parsed once, with sql.ts's parser.
     const [v] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
     const version = sql.parseServerVersion(v.v);
     const d = sql.replicationDialect(version);

@@ -6,14 +6,14 @@
  *
  * --tools also runs `status` before the bench and `verify` after it, against the same lab.
  *
- * Environment: LAB_TEST_IMAGE (default mysql-replicas/mariadb:10.11), LAB_PROXY_IMAGE
- * (default mysql-replicas/haproxy:2.6). Ports: the source on --base-port (default 23420), then the
- * replicas, then the read endpoint.
+ * Environment: LAB_TEST_IMAGE and LAB_PROXY_IMAGE (see test/support/images.ts). Ports: the source
+ * on --base-port (default 23420), then the replicas, then the read endpoint.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
 import { DockerLab } from "../support/labs/dockerLab";
 
 async function main(): Promise<number> {
@@ -33,8 +33,8 @@ async function main(): Promise<number> {
     const started = Date.now();
     const lab = await DockerLab.start({
         suite: "bench", basePort, replicas,
-        image: process.env.LAB_TEST_IMAGE ?? "mysql-replicas/mariadb:10.11",
-        proxyImage: process.env.LAB_PROXY_IMAGE ?? "mysql-replicas/haproxy:2.6",
+        image: TEST_IMAGE,
+        proxyImage: PROXY_TEST_IMAGE,
         log,
     });
     let stopping = false;

@@ -42,7 +42,7 @@ for (const engine of ENGINES) describeWithDocker(`live harness semantics on the 
         stack: STACK,
         engine,
         program: path.join(__dirname, "fixtures", "proxyProgram.ts"),
-        config: { basePort: BASE_PORT },
+        config: { basePort: BASE_PORT, image: PROXY_TEST_IMAGE },
     });
     const inspect = (name: string) => docker.getContainer(name).inspect();
     const name = (generation: number) => `${STACK}-proxy-${generation}`;

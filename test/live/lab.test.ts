@@ -4,7 +4,7 @@
  * runtime with real Docker hooks). The scenarios share one stack and run in order.
  */
 import Docker from "dockerode";
-import { parseServerVersion } from "../../components/replication/sql";
+import { readServerVersion } from "../../components/replication/connection";
 import { describeWithDocker, imageExists } from "../support/docker";
 import { PROXY_TEST_IMAGE, TEST_IMAGE, TEST_SERVER } from "../support/images";
 import { forgetStack, labelledObjects, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
@@ -191,8 +191,7 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
     });
 
     test("a restarted source takes writes again at once where the role persists (MySQL), else after the next up", async () => {
-        const [{ v }] = await withConn(root(0), (c) => rows<{ v: string }>(c, "SELECT VERSION() AS v"));
-        const persists = parseServerVersion(v).flavor === "mysql"; // SET PERSIST, MySQL 8+
+        const persists = (await withConn(root(0), readServerVersion)).flavor === "mysql"; // SET PERSIST, MySQL 8+
         await docker.getContainer(`${PREFIX}-server-0`).restart({ t: 60 });
         await waitFor("the source to take logins again", 120_000, async () => withConn(root(0), async () => true));
         const write = () => withConn(app(), (c) => rows(c, "INSERT INTO items (note) VALUES ('after restart')"));
@@ -209,6 +208,14 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
             outputs = await stack.up();
             await write();
         }
+        // The replicas reconnect on their own (every connectRetrySeconds) once the source is back.
+        await waitFor("the replicas to reconnect to the restarted source", 60_000, async () => {
+            for (const i of [1, 2]) {
+                const s = await withConn(root(i), replicaStatus);
+                if (s?.ioRunning !== "Yes" || s?.sqlRunning !== "Yes") return undefined;
+            }
+            return true;
+        }, 250);
         await expectReplicating([1, 2]);
         await rowReachesReplicas(5000);
     });

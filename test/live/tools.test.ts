@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { describeWithDocker, imageExists } from "../support/docker";
-import { parseServerVersion } from "../../components/replication/sql";
+import { readServerVersion } from "../../components/replication/connection";
 import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
 import { forgetStack, labelledObjects, liveStack, StackOutputs, tearDownStack, testLabConfig } from "../support/harness/liveStack";
 import { ServerLogin, behindReplicationsBack, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
@@ -29,8 +29,7 @@ const PROBES = 30;
 /** Runs one statement on a server behind replication's back (test/support/tamper.ts). */
 async function tamper(e: ServerLogin, statement: string): Promise<void> {
     await withConn(e, async (c) => {
-        const [{ v }] = await rows<{ v: string }>(c, "SELECT VERSION() AS v");
-        for (const st of behindReplicationsBack(parseServerVersion(v), [{ sql: statement }])) await rows(c, st.sql);
+        for (const st of behindReplicationsBack(await readServerVersion(c), [{ sql: statement }])) await rows(c, st.sql);
     });
 }
 

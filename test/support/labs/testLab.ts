@@ -13,6 +13,7 @@ import {
 import { imageExists } from "../docker";
 import { TEST_IMAGE } from "../images";
 import { rows, withConn } from "../mysql";
+import { readServerVersion } from "../../../components/replication/connection";
 
 export { LABEL, objectsOfRun } from "../docker";
 export type { LabObjects } from "../docker";
@@ -75,8 +76,7 @@ export class TestLab extends LabRun {
      * image): tests take GTID formats, status columns and statements from it, not from the image name.
      */
     async version(name: string): Promise<sql.ServerVersion> {
-        const [{ v }] = await this.sql<{ v: string }>(name, "SELECT VERSION() AS v");
-        return sql.parseServerVersion(v);
+        return withConn({ ...this.server(name), ...this.root }, readServerVersion);
     }
 
     /** The program's replication statements for that server (sql.ts). */
