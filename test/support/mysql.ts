@@ -23,7 +23,8 @@ export async function openConnection(e: ServerLogin | string, timeoutMs = 30_000
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         try {
-            return await mysql.createConnection({ ...endpoint, database: endpoint.database || undefined, connectTimeout: 5000, multipleStatements: false, supportBigNumbers: true, bigNumberStrings: true });
+            const { host, port, user, password, database } = endpoint;
+            return await mysql.createConnection({ host, port, user, password, database: database || undefined, connectTimeout: 5000, multipleStatements: false, supportBigNumbers: true, bigNumberStrings: true });
         } catch (err) {
             const code = (err as { code?: string }).code;
             if (code === "ER_ACCESS_DENIED_ERROR" || Date.now() > deadline) throw err;

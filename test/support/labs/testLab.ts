@@ -76,7 +76,8 @@ export class TestLab extends LabRun {
      * image): tests take GTID formats, status columns and statements from it, not from the image name.
      */
     async version(name: string): Promise<sql.ServerVersion> {
-        return withConn({ ...this.server(name), ...this.root }, readServerVersion);
+        const { host, port } = this.server(name);
+        return withConn({ host, port, ...this.root }, readServerVersion);
     }
 
     /** The program's replication statements for that server (sql.ts). */
