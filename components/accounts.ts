@@ -39,6 +39,8 @@ export interface LabAccountsArgs {
     readonly passwords: Record<AccountKey, pulumi.Input<string>>;
     /** The source's container: when it goes, every account goes with it. */
     readonly serverContainer: docker.Container;
+    /** What must be done before the accounts are declared or moved (the lab's topology). */
+    readonly after?: pulumi.Resource[];
     /** A passwordless account without privileges for a load balancer's health checks, if any. */
     readonly checkUser?: string;
     /** Version from the image tag; undefined means a current server. */
@@ -69,7 +71,7 @@ export class LabAccounts extends pulumi.ComponentResource {
         super("mysqllab:index:LabAccounts", name, {}, opts);
         const plan = accountPlan(args.database);
         // Gone with the server: a destroy must not wait on a server that no longer answers.
-        const childOpts = { parent: this, deletedWith: args.serverContainer, dependsOn: [args.serverContainer] };
+        const childOpts = { parent: this, deletedWith: args.serverContainer, dependsOn: [args.serverContainer, ...(args.after ?? [])] };
         const grants = {} as Record<AccountKey, pulumi.Resource>;
 
         if (args.flavor === "mysql") {

@@ -15,6 +15,7 @@ export const MAX_REPLICAS = 9;
 /** Defaults for every plain config key. Pulumi.yaml repeats them (a unit test keeps the two equal). */
 export const DEFAULTS = {
     replicaCount: 2,
+    sourceIndex: 0,
     image: "mysql:9.7",
     flavor: "auto",
     pullImage: true,
@@ -41,6 +42,8 @@ export interface ServerSpec {
 /** Validated, typed config (passwords excluded: they stay Outputs). */
 export interface LabSettings {
     readonly replicaCount: number;
+    /** Index of the source server; every other server replicates from it. */
+    readonly sourceIndex: number;
     readonly image: string;
     readonly flavor: Flavor;
     /** Version from the image tag (`mysql:8.0.22` gives "8.0.22"); undefined for `latest` and the like. */
@@ -115,6 +118,7 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
     }
 
     const replicaCount = int("replicaCount", DEFAULTS.replicaCount, 0, MAX_REPLICAS);
+    const sourceIndex = int("sourceIndex", DEFAULTS.sourceIndex, 0, replicaCount);
     const image = str("image", DEFAULTS.image, (v) => IMAGE_REF.test(v), "a Docker image reference such as mysql:9.7 or mariadb:11.8");
     const flavorSetting = str("flavor", DEFAULTS.flavor, (v) => ["auto", "mysql", "mariadb"].includes(v), "auto, mysql or mariadb");
     const pullImage = bool("pullImage", DEFAULTS.pullImage);
@@ -153,13 +157,13 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
 
     const servers = Array.from({ length: replicaCount + 1 }, (_, index): ServerSpec => ({
         index,
-        role: index === 0 ? "source" : "replica",
+        role: index === sourceIndex ? "source" : "replica",
         serverId: index + 1,
         hostPort: basePort + index,
     }));
 
     return {
-        replicaCount, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
+        replicaCount, sourceIndex, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
         basePort, connectRetrySeconds, readEndpoint, readEndpointPort, proxyImage, servers,
     };
 }

@@ -1,13 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AccountKey, LabAccounts } from "./accounts";
+import { AccountKey, LabAccounts, accountPlan } from "./accounts";
 import { LabSettings, PASSWORD_KEYS, PasswordKey } from "./config";
 import { MysqlServer } from "./mysqlServer";
 import { CHECK_USER, ReadEndpoint, checkAuthPlugin, haproxyConfig } from "./readEndpoint";
 import { Replication } from "./replication/replication";
 import { hostPort } from "./replication/connection";
 import { ServerRole } from "./replication/serverRole";
+import { Topology } from "./replication/topology";
 
 /** Arguments of the whole lab. */
 export interface MysqlLabArgs {
@@ -39,6 +40,8 @@ export class MysqlLab extends pulumi.ComponentResource {
     public readonly accounts: LabAccounts;
     public readonly replications: Replication[];
     public readonly roles: ServerRole[];
+    /** Which server is the source; moving it is a planned switchover. */
+    public readonly topology: Topology;
     /** Every password, secret. */
     public readonly passwords: Record<PasswordKey, pulumi.Output<string>>;
     /** The app database's name. */
@@ -86,6 +89,17 @@ export class MysqlLab extends pulumi.ComponentResource {
         this.source = this.servers[sourceSpec.index];
         this.replicas = s.servers.filter((x) => x.role === "replica").map((x) => this.servers[x.index]);
 
+        // Which server is the source. A new sourceIndex moves the source here, by a planned switchover,
+        // before anything that follows the source (accounts, roles, replication) is touched.
+        this.topology = new Topology(`${name}-topology`, {
+            servers: this.servers.map((server) => ({ name: server.internalHost, adminHost: server.host, adminPort: server.port })),
+            sourceIndex: s.sourceIndex,
+            adminPassword: this.passwords.rootPassword,
+            user: accountPlan(s.database).find((a) => a.key === "replication")!.user,
+            password: this.passwords.replicationPassword,
+            connectRetry: s.connectRetrySeconds,
+        }, { parent: this, dependsOn: this.servers.map((server) => server.container) });
+
         this.accounts = new LabAccounts(`${name}-accounts`, {
             flavor: s.flavor,
             host: this.source.host,
@@ -98,6 +112,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 readonly: this.passwords[ACCOUNT_PASSWORD.readonly],
             },
             serverContainer: this.source.container,
+            after: [this.topology],
             checkUser: s.readEndpoint ? CHECK_USER : undefined,
             imageVersion: s.imageVersion,
         }, { parent: this });
@@ -108,7 +123,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             adminPort: this.source.port,
             adminPassword: this.passwords.rootPassword,
             role: "source",
-        }, { parent: this, dependsOn: [this.source.container] });
+        }, { parent: this, dependsOn: [this.source.container, this.topology] });
 
         this.replications = [];
         this.roles = [sourceRole];
@@ -129,7 +144,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 connectRetry: s.connectRetrySeconds,
             }, {
                 parent: this,
-                dependsOn: [replica.container, this.source.container, this.accounts.grants.replication],
+                dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology],
                 // The replica's server going away ends its replication too.
                 deletedWith: replica.container,
             });
@@ -140,7 +155,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 adminPort: replica.port,
                 adminPassword: this.passwords.rootPassword,
                 role: "replica",
-            }, { parent: this, dependsOn: [replication], deletedWith: replica.container }));
+            }, { parent: this, dependsOn: [replication, this.topology], deletedWith: replica.container }));
         }
 
         if (s.readEndpoint) {
@@ -161,7 +176,7 @@ export class MysqlLab extends pulumi.ComponentResource {
         }
 
         this.registerOutputs({
-            network: this.network, servers: this.servers, accounts: this.accounts,
+            network: this.network, servers: this.servers, topology: this.topology, accounts: this.accounts,
             replications: this.replications, roles: this.roles, readEndpoint: this.readEndpoint,
         });
     }

@@ -182,6 +182,11 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
         return found.privileges === undefined ? { id: "", props: p } : { id, props: { ...p, privileges: found.privileges } };
     },
     async update(_id, olds, news) {
+        // Only the server changed (the source moved): the grant is there already, by replication.
+        if (changedKeys(olds, news, ["user", "host", "database", "table"]).length === 0 &&
+            JSON.stringify(sql.normalisePrivileges(olds.privileges)) === JSON.stringify(sql.normalisePrivileges(news.privileges))) {
+            return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
+        }
         await withConnection(endpoint(news), TIMEOUT_SECONDS, "server", async (conn) => {
             const have = (await grantedOn(conn, news)) ?? [];
             const want = sql.normalisePrivileges(news.privileges);

@@ -126,7 +126,7 @@ async function isFresh(conn: Connection, status: sql.ReplicaStatus): Promise<boo
  * MySQL's super_read_only blocks some replication statements on older versions; lift it while
  * re-pointing and put it back after. read_only stays on, so ordinary users still cannot write.
  */
-async function withSuperReadOnlyLifted<T>(conn: Connection, v: sql.ServerVersion, fn: () => Promise<T>): Promise<T> {
+export async function withSuperReadOnlyLifted<T>(conn: Connection, v: sql.ServerVersion, fn: () => Promise<T>): Promise<T> {
     if (v.flavor !== "mysql") return fn();
     const [row] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
     if (Number(row.on) !== 1) return fn();

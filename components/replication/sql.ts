@@ -146,6 +146,37 @@ export function roleStatements(v: ServerVersion, role: Role): Statement[] {
         : [{ sql: `${set} read_only = ON` }];
 }
 
+/** What a planned switchover does to the servers, beyond the replication statements. */
+export interface SwitchoverDialect {
+    /**
+     * Stops writes on the old source at once, for the moment (not persisted): super_read_only on
+     * MySQL (root too), read_only on MariaDB (every account without READ_ONLY ADMIN). Setting it
+     * waits for the commits in flight, so what follows sees every transaction that will ever commit.
+     */
+    readonly freeze: Statement[];
+    /** Ends the old source's binary log file, so its last transaction is in a closed file. */
+    readonly flushLogs: Statement;
+    /**
+     * Before a former source replicates: where it starts. MariaDB's slave_pos is what it last
+     * applied as a replica, not what it wrote as a source; MySQL's auto-position needs nothing.
+     */
+    readonly beforeReplicating: Statement[];
+}
+
+export function switchoverDialect(v: ServerVersion): SwitchoverDialect {
+    return v.flavor === "mariadb"
+        ? {
+            freeze: [{ sql: "SET GLOBAL read_only = ON" }],
+            flushLogs: { sql: "FLUSH BINARY LOGS" },
+            beforeReplicating: [{ sql: "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos" }],
+        }
+        : {
+            freeze: [{ sql: "SET GLOBAL super_read_only = ON" }],
+            flushLogs: { sql: "FLUSH BINARY LOGS" },
+            beforeReplicating: [],
+        };
+}
+
 /** Reads the read-only settings back; one row with `read_only` and `super_read_only` (null where absent). */
 export function readOnlyQuery(v: ServerVersion): Statement {
     return v.flavor === "mysql"

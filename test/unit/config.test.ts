@@ -55,6 +55,21 @@ describe("parseConfig", () => {
         expect(found[0]).toContain(allowed);
     });
 
+    test("sourceIndex names the source; names, ports and server ids never depend on it", () => {
+        const s = parseConfig({ sourceIndex: "2" });
+        expect(s.sourceIndex).toBe(2);
+        expect(s.servers.map((x) => [x.index, x.role, x.serverId, x.hostPort])).toEqual([
+            [0, "replica", 1, 13306], [1, "replica", 2, 13307], [2, "source", 3, 13308],
+        ]);
+        expect(parseConfig({}).sourceIndex).toBe(0);
+    });
+
+    test.each([["3", "2"], ["-1", "2"], ["1.5", "2"], ["1", "0"]])("sourceIndex %s with replicaCount %s is refused, naming the key", (sourceIndex, replicaCount) => {
+        expect(problems({ sourceIndex, replicaCount })).toEqual([
+            `mysql-replicas:sourceIndex: ${JSON.stringify(sourceIndex)} is not allowed; expected an integer from 0 to ${replicaCount}`,
+        ]);
+    });
+
     test("a port range leaving 1..65535 is refused", () => {
         const [p] = problems({ basePort: "65534", replicaCount: "3" });
         expect(p).toMatch(/mysql-replicas:basePort: 65534 is not allowed with replicaCount 3; ports 65534\.\.65537 must stay within 1\.\.65535/);

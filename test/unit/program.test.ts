@@ -152,6 +152,30 @@ test("names are unique per stack: dev and ci can live side by side", async () =>
     expect(names(ci).filter((n) => devNames.includes(n))).toEqual([]);
 });
 
+describe("the source is chosen by sourceIndex", () => {
+    test("sourceIndex 1: server 1 is the source and takes the accounts; the others replicate; no name or port moves", async () => {
+        const [zero, one] = await Promise.all([program({ replicaCount: "2" }), program({ replicaCount: "2", sourceIndex: "1" })]);
+        const containers = (run: ProgramRun) => serverContainers(run).map((c) => [c.name, c.inputs.name, c.inputs.command, c.inputs.ports]);
+        expect(containers(one)).toEqual(containers(zero));
+        expect(ofType(one, TYPES.volume).map((v) => v.inputs.name)).toEqual(ofType(zero, TYPES.volume).map((v) => v.inputs.name));
+        expect(one.outputs.sourceEndpoint).toBe("127.0.0.1:13307");
+        expect(one.outputs.roles).toEqual(["replica", "source", "replica"]);
+        expect(ofType(one, TYPES.replication).map((r) => r.name).sort()).toEqual(["lab-server-0-replication", "lab-server-2-replication"]);
+        for (const r of ofType(one, TYPES.replication)) expect(r.inputs.sourceHost).toBe("mysql-replicas-dev-server-1");
+        expect(reveal(ofType(one, TYPES.mysqlProvider)[0].inputs.endpoint)).toBe("127.0.0.1:13307");
+        const topology = ofType(one, TYPES.topology)[0];
+        expect(topology.inputs).toMatchObject({ sourceIndex: 1 });
+        expect((topology.inputs.servers as { name: string }[]).map((s) => s.name))
+            .toEqual(["mysql-replicas-dev-server-0", "mysql-replicas-dev-server-1", "mysql-replicas-dev-server-2"]);
+        // The switchover comes first: replication, roles and accounts wait for it.
+        for (const r of [...ofType(one, TYPES.replication), ...ofType(one, TYPES.serverRole), ...ofType(one, TYPES.mysqlUser)]) {
+            expect(r.dependencies).toContain(topology.urn);
+        }
+        expect(isSecret(topology.inputs.adminPassword)).toBe(true);
+        expect(isSecret(topology.inputs.password)).toBe(true);
+    });
+});
+
 describe("secrets", () => {
     test("generated passwords stay secret in inputs and outputs", async () => {
         const run = await program({ replicaCount: "1" });

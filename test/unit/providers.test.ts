@@ -83,6 +83,25 @@ describe("Replication diff", () => {
     });
 });
 
+describe("Topology", () => {
+    const servers = [0, 1, 2].map((i) => ({ name: `s${i}`, adminHost: "127.0.0.1", adminPort: 13306 + i }));
+    const outs = { servers, sourceIndex: 0, adminUser: "root", adminPassword: "a", user: "repl", password: "p", connectRetry: 2,
+        retryCount: 86400, timeoutSeconds: 60, lastChange: "created" };
+    const { lastChange: _l, ...inputs } = outs;
+    const provider = () => providerOf(TYPES.topology);
+
+    test("a new source or more servers is an update, never a replacement", async () => {
+        expect(await provider().diff("topology", outs, inputs)).toMatchObject({ changes: false, replaces: [] });
+        expect(await provider().diff("topology", outs, { ...inputs, sourceIndex: 1 })).toMatchObject({ changes: true, replaces: [] });
+        expect(await provider().diff("topology", outs, { ...inputs, servers: [...servers, { name: "s3", adminHost: "127.0.0.1", adminPort: 13309 }] }))
+            .toMatchObject({ changes: true, replaces: [] });
+    });
+    test("check refuses a sourceIndex naming no server", async () => {
+        const result = await provider().check!({}, { ...inputs, sourceIndex: 3 });
+        expect(result.failures).toEqual([{ property: "sourceIndex", reason: "sourceIndex must be a server index from 0 to 2, got 3" }]);
+    });
+});
+
 describe("ServerRole diff", () => {
     const outs = { serverName: "s0", adminHost: "127.0.0.1", adminPort: 13306, adminUser: "root", adminPassword: "a", role: "source",
         readOnly: false, superReadOnly: false, persisted: true };

@@ -132,6 +132,20 @@ describe("role statements", () => {
     });
 });
 
+describe("switchover statements", () => {
+    test("MySQL freezes with super_read_only (root too); a former source needs no start position", () => {
+        const d = sql.switchoverDialect(v("9.7.4"));
+        expect(d.freeze.map((s) => s.sql)).toEqual(["SET GLOBAL super_read_only = ON"]);
+        expect(d.flushLogs.sql).toBe("FLUSH BINARY LOGS");
+        expect(d.beforeReplicating).toEqual([]);
+    });
+    test("MariaDB freezes with read_only; a former source starts from what it wrote", () => {
+        const d = sql.switchoverDialect(v("11.8.9-MariaDB"));
+        expect(d.freeze.map((s) => s.sql)).toEqual(["SET GLOBAL read_only = ON"]);
+        expect(d.beforeReplicating.map((s) => s.sql)).toEqual(["SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos"]);
+    });
+});
+
 describe("status rows", () => {
     test("MySQL 8.4 columns", () => {
         const s = sql.normaliseStatus({

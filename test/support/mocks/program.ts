@@ -187,6 +187,7 @@ export const TYPES = {
     password: "random:index/randomPassword:RandomPassword",
     replication: "pulumi-nodejs:dynamic/replication:Replication",
     serverRole: "pulumi-nodejs:dynamic/replication:ServerRole",
+    topology: "pulumi-nodejs:dynamic/replication:Topology",
     sqlDatabase: "pulumi-nodejs:dynamic/sql:Database",
     sqlUser: "pulumi-nodejs:dynamic/sql:User",
     sqlGrant: "pulumi-nodejs:dynamic/sql:Grant",
