@@ -13,7 +13,13 @@ import { Cell, Column, formatTable, shorten } from "./table";
 export interface StatusRow {
     readonly index: number;
     readonly name: string;
+    /** The role the stack gives it (sourceIndex). */
     readonly role: Role;
+    /**
+     * The role the server shows: "replica" when replication is configured, "source" when writable
+     * without it, "fenced" when neither (a frozen or restarted old source); null when unreachable.
+     */
+    readonly observedRole: Role | "fenced" | null;
     /** server_id the outputs expect. */
     readonly expectedServerId: number;
     /** server_id the server reports (null when unreachable). */
@@ -65,6 +71,7 @@ export function rowFromProbe(server: LabServer, probe: ServerProbe): StatusRow {
         index: server.index,
         name: server.name,
         role: server.role,
+        observedRole: status.configured ? "replica" : flag(probe.readOnly.read_only) === false ? "source" : "fenced",
         expectedServerId: server.serverId,
         serverId: probe.serverId,
         endpoint: formatEndpoint(server.admin),
@@ -85,7 +92,7 @@ export function rowFromProbe(server: LabServer, probe: ServerProbe): StatusRow {
 /** The row of a server that could not be read. */
 export function unreachableRow(server: LabServer, error: string): StatusRow {
     return {
-        index: server.index, name: server.name, role: server.role, expectedServerId: server.serverId, serverId: null,
+        index: server.index, name: server.name, role: server.role, observedRole: null, expectedServerId: server.serverId, serverId: null,
         endpoint: formatEndpoint(server.admin), reachable: false, version: null, readOnly: null, superReadOnly: null,
         replicationConfigured: false, ioThread: null, sqlThread: null, secondsBehind: null, executedGtids: null,
         lastError: redact(error), replicating: server.role === "source",
@@ -136,6 +143,7 @@ const COLUMNS: Column[] = [
     { header: "#", align: "right" },
     { header: "NAME" },
     { header: "ROLE" },
+    { header: "OBSERVED" },
     { header: "ID", align: "right" },
     { header: "REACHABLE" },
     { header: "READ-ONLY" },
@@ -165,6 +173,7 @@ export function statusTable(rows: readonly StatusRow[], colour = false, gtidWidt
             { text: String(r.index) },
             { text: r.name },
             { text: r.role },
+            { text: r.observedRole ?? "-", colour: r.observedRole !== null && r.observedRole !== r.role ? "red" : undefined },
             { text: id, colour: r.serverId !== null && r.serverId !== r.expectedServerId ? "red" : undefined },
             { text: r.reachable ? "yes" : "NO", colour: r.reachable ? "green" : "red" },
             // A replica should be read-only and a source writable.

@@ -276,11 +276,22 @@ describe("status rows", () => {
         ];
         const lines = statusTable(rows).trimEnd().split("\n");
         expect(lines).toHaveLength(4);
-        expect(lines[0]).toMatch(/^#\s+NAME\s+ROLE\s+ID\s+REACHABLE\s+READ-ONLY\s+IO\s+SQL\s+BEHIND\s+EXECUTED GTIDS\s+LAST ERROR$/);
-        expect(lines[1]).toMatch(/^0\s+mysql-replicas-dev-server-0\s+source\s+1\s+yes\s+OFF\s+-\s+-\s+-\s+3e11fa47-71ca-11e1-9e33-c80aa9429562:1-1…$/);
-        expect(lines[2]).toMatch(/^1\s+mysql-replicas-dev-server-1\s+replica\s+2\s+yes\s+super\s+Yes\s+Yes\s+3s\s+3e11fa47\S+…$/);
-        expect(lines[3]).toMatch(/^2\s+mysql-replicas-dev-server-2\s+replica\s+3\?\s+NO\s+-\s+-\s+-\s+-\s+-\s+connect ECONNREFUSED 127\.0\.0\.1:13308$/);
+        expect(lines[0]).toMatch(/^#\s+NAME\s+ROLE\s+OBSERVED\s+ID\s+REACHABLE\s+READ-ONLY\s+IO\s+SQL\s+BEHIND\s+EXECUTED GTIDS\s+LAST ERROR$/);
+        expect(lines[1]).toMatch(/^0\s+mysql-replicas-dev-server-0\s+source\s+source\s+1\s+yes\s+OFF\s+-\s+-\s+-\s+3e11fa47-71ca-11e1-9e33-c80aa9429562:1-1…$/);
+        expect(lines[2]).toMatch(/^1\s+mysql-replicas-dev-server-1\s+replica\s+replica\s+2\s+yes\s+super\s+Yes\s+Yes\s+3s\s+3e11fa47\S+…$/);
+        expect(lines[3]).toMatch(/^2\s+mysql-replicas-dev-server-2\s+replica\s+-\s+3\?\s+NO\s+-\s+-\s+-\s+-\s+-\s+connect ECONNREFUSED 127\.0\.0\.1:13308$/);
         expect(statusSummary(rows)).toContain("1 of 2 replicas not replicating");
+    });
+
+    test("the observed role: replication configured, else writable, else fenced", () => {
+        const probe = (readOnly: number, statusRow?: Record<string, unknown>) =>
+            rowFromProbe(servers[1], { version: "9.7.4", serverId: 2, readOnly: { read_only: readOnly, super_read_only: readOnly }, executedGtids: "", statusRow });
+        expect(probe(1, { Source_Host: "s", Replica_IO_Running: "Yes", Replica_SQL_Running: "Yes" }).observedRole).toBe("replica");
+        expect(probe(0).observedRole).toBe("source");
+        expect(probe(1).observedRole).toBe("fenced");
+        expect(unreachableRow(servers[1], "down").observedRole).toBeNull();
+        // Configured one way, seen another: the table says so (in red on a terminal).
+        expect(statusTable([probe(0)], true)).toContain("\x1b[");
     });
 });
 
