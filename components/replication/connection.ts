@@ -119,8 +119,11 @@ export async function query<T = Record<string, unknown>>(conn: Connection, stmt:
         return Array.isArray(rows) ? (rows as T[]) : [];
     } catch (err) {
         const e = err as { message?: string };
-        // mysql2 attaches the formatted SQL (with passwords) to its errors: build a new one without it.
-        throw new Error(`${stmt.sql.split(" ").slice(0, 4).join(" ")} failed: ${e.message ?? String(err)}`);
+        // mysql2 attaches the formatted SQL (with passwords) to its errors: build a new one without it,
+        // and without any parameter the server's message quotes back (a syntax error shows the text near it).
+        let message = e.message ?? String(err);
+        for (const p of stmt.params ?? []) if (typeof p === "string" && p.length > 0) message = message.split(p).join("<hidden>");
+        throw new Error(`${stmt.sql.split(" ").slice(0, 4).join(" ")} failed: ${message}`);
     }
 }
 

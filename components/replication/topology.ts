@@ -102,6 +102,51 @@ async function pointAt(i: TopologyInputs, m: Member, source: Member, formerSourc
     });
 }
 
+/** Connects to every server (a short bound each); the ones that do not answer come back with the reason. */
+async function openAll(i: TopologyInputs): Promise<(Member | { index: number; server: TopologyServer; error: string })[]> {
+    return Promise.all(i.servers.map(async (server, index) => {
+        let conn: Connection | undefined;
+        try {
+            conn = await connect(adminOf(i, server), 10, `server ${index}`);
+            return { index, server, conn, version: await readServerVersion(conn) } as Member;
+        } catch (err) {
+            await conn?.end().catch(() => conn?.destroy());
+            return { index, server, error: (err as Error).message };
+        }
+    }));
+}
+
+async function writable(m: Member): Promise<boolean> {
+    const [row] = await query<{ read_only: unknown }>(m.conn, sql.readOnlyQuery(m.version));
+    return Number(row.read_only) === 0;
+}
+
+/** Why `m` is not a healthy replica of `source` with nothing of its own, or "" when it is. */
+async function replicaProblem(m: Member, source: Member): Promise<string> {
+    const st = await status(m);
+    if (!st.configured || st.sourceHost !== source.server.name || st.ioRunning !== "Yes" || st.sqlRunning !== "Yes") {
+        return `${label(m)} is not a healthy replica of ${label(source)} (source ${st.sourceHost || "none"}, ` +
+            `IO thread ${st.ioRunning}, SQL thread ${st.sqlRunning}${st.lastIoError ? `, last IO error: ${st.lastIoError}` : ""}` +
+            `${st.lastSqlError ? `, last SQL error: ${st.lastSqlError}` : ""})`;
+    }
+    const errant = await ownErrant(m, source);
+    return errant === "" ? "" : `${label(m)} holds transactions ${label(source)} does not have: ${errant}`;
+}
+
+/** The one server acting as a source (writable, not replicating), if exactly one does; undefined otherwise. */
+export async function actingSource(i: TopologyInputs): Promise<number | undefined> {
+    const opened = await openAll(i);
+    const members = opened.filter((m): m is Member => "conn" in m);
+    try {
+        if (members.length !== opened.length) return undefined;
+        const acting: number[] = [];
+        for (const m of members) if ((await writable(m)) && !(await status(m)).configured) acting.push(m.index);
+        return acting.length === 1 ? acting[0] : undefined;
+    } finally {
+        await Promise.all(members.map((m) => m.conn.end().catch(() => m.conn.destroy())));
+    }
+}
+
 /** The planned switchover from `from` to `to`; resolves to a one-line account of it. */
 export async function switchover(i: TopologyInputs, from: number, to: number): Promise<string> {
     const refuse = (why: string) => new Error(`sourceIndex ${from} -> ${to}: refused, nothing was changed: ${why}`);
@@ -109,67 +154,67 @@ export async function switchover(i: TopologyInputs, from: number, to: number): P
     const deadline = Date.now() + i.timeoutSeconds * 1000;
     const remaining = () => Math.max(1, Math.round((deadline - Date.now()) / 1000));
 
-    const opened = await Promise.all(i.servers.map(async (server, index) => {
-        try {
-            const conn = await connect(adminOf(i, server), 10, `server ${index}`);
-            return { index, server, conn, version: await readServerVersion(conn) } as Member;
-        } catch (err) {
-            return { index, server, error: (err as Error).message };
-        }
-    }));
+    const opened = await openAll(i);
     const members = opened.filter((m): m is Member => "conn" in m);
     try {
         const down = opened.filter((m) => !("conn" in m)) as { index: number; server: TopologyServer; error: string }[];
-        if (down.some((m) => m.index === from)) {
-            throw refuse(`the current source ${label(down.find((m) => m.index === from)!)} does not answer ` +
-                `(${down.find((m) => m.index === from)!.error}); a forced failover is not supported yet`);
-        }
+        const sourceDown = down.find((m) => m.index === from);
+        if (sourceDown) throw refuse(`the current source ${label(sourceDown)} does not answer (${sourceDown.error}); a forced failover is not supported yet`);
         if (down.length > 0) throw refuse(`${down.map((m) => `${label(m)} does not answer (${m.error})`).join("; ")}`);
         const source = members[from];
         const target = members[to];
         const others = members.filter((m) => m.index !== from && m.index !== to);
 
-        // Checks: a healthy replica of this source, with nothing of its own, that can catch up in time.
-        const st = await status(target);
-        if (!st.configured || st.sourceHost !== source.server.name || st.ioRunning !== "Yes" || st.sqlRunning !== "Yes") {
-            throw refuse(`${label(target)} is not a healthy replica of ${label(source)} (source ${st.sourceHost || "none"}, ` +
-                `IO thread ${st.ioRunning}, SQL thread ${st.sqlRunning}${st.lastIoError ? `, last IO error: ${st.lastIoError}` : ""}` +
-                `${st.lastSqlError ? `, last SQL error: ${st.lastSqlError}` : ""})`);
+        // Checks, before anything changes: the source is the source; every other server is a healthy
+        // replica of it with nothing of its own; the target catches up in time.
+        // (A MariaDB or MySQL 5.7 source that restarted is read-only until the next up, but still the source.)
+        if ((await status(source)).configured) {
+            throw refuse(`${label(source)} is not acting as the source: it replicates from another server; \`npm run status\` shows the servers' roles`);
         }
-        const errant = await ownErrant(target, source);
-        if (errant !== "") throw refuse(`${label(target)} holds transactions ${label(source)} does not have: ${errant}`);
+        for (const m of [target, ...others]) {
+            const problem = await replicaProblem(m, source);
+            if (problem) throw refuse(problem);
+        }
         if (!(await reaches(target, await executed(source), remaining()))) {
             throw refuse(`${label(target)} did not catch up with ${label(source)} within ${i.timeoutSeconds} s`);
         }
 
-        // From here on every step has an undo.
+        // From here on every step records its undo before it runs, so a step that half-failed is undone too.
         let step = "freeze";
         const undo: (() => Promise<unknown>)[] = [];
         try {
-            await execAll(source.conn, sql.switchoverDialect(source.version).freeze);
+            // Waits for commits in flight, bounded by what is left of the timeout.
+            await query(source.conn, { sql: `SET SESSION lock_wait_timeout = ${remaining()}` });
             undo.push(() => execAll(source.conn, sql.roleStatements(source.version, "source")));
+            await execAll(source.conn, sql.switchoverDialect(source.version).freeze);
             await query(source.conn, sql.switchoverDialect(source.version).flushLogs);
             const final = await executed(source);
 
             step = "drain";
             for (const m of [target, ...others]) {
-                if (!(await reaches(m, final, remaining()))) throw new Error(`${label(m)} did not reach ${final} within ${i.timeoutSeconds} s`);
+                if (!(await reaches(m, final, remaining()))) throw new Error(`${label(m)} did not reach ${final} within the timeout (${i.timeoutSeconds} s)`);
             }
 
             step = "swap";
             const td = sql.replicationDialect(target.version);
-            await withSuperReadOnlyLifted(target.conn, target.version, () => execAll(target.conn, [td.stop, td.resetReplica]));
             undo.push(() => pointAt(i, target, source, false));
+            await withSuperReadOnlyLifted(target.conn, target.version, () => execAll(target.conn, [td.stop, td.resetReplica]));
             // The old source is fenced for good (persisted where the flavor can) before it replicates.
-            await execAll(source.conn, sql.roleStatements(source.version, "replica"));
-            await pointAt(i, source, target, true);
             const sd = sql.replicationDialect(source.version);
             undo.push(() => withSuperReadOnlyLifted(source.conn, source.version, () => execAll(source.conn, [sd.stop, sd.resetReplica])));
+            await execAll(source.conn, sql.roleStatements(source.version, "replica"));
+            await pointAt(i, source, target, true);
             for (const m of others) {
-                await pointAt(i, m, target, false);
                 undo.push(() => pointAt(i, m, source, false));
+                await pointAt(i, m, target, false);
             }
+
             step = "open the new source";
+            // Nothing may have committed on the old source since the freeze (MariaDB's read_only
+            // does not stop accounts with READ_ONLY ADMIN, such as root).
+            const after = await executed(source);
+            if (after !== final) throw new Error(`${label(source)} committed transactions after the freeze (${final} -> ${after})`);
+            undo.push(() => execAll(target.conn, sql.roleStatements(target.version, "replica")));
             await execAll(target.conn, sql.roleStatements(target.version, "source"));
             return `switched the source from ${label(source)} to ${label(target)} at ${final}`;
         } catch (err) {
@@ -200,7 +245,13 @@ export const topologyProvider: pulumi.dynamic.ResourceProvider<TopologyInputs, T
         return { changes: keys.length > 0, replaces: [] };
     },
     async create(inputs) {
-        return { id: "topology", outs: { ...inputs, lastChange: `created with server ${inputs.sourceIndex} as the source` } };
+        // A new lab has no source yet (every server starts read-only). A lab from before this resource
+        // has one: if config names another, move it now rather than open a second writable server.
+        const acting = await actingSource(inputs);
+        const lastChange = acting !== undefined && acting !== inputs.sourceIndex
+            ? await switchover(inputs, acting, inputs.sourceIndex)
+            : `created with server ${inputs.sourceIndex} as the source`;
+        return { id: "topology", outs: { ...inputs, lastChange } };
     },
     async read(id, props) {
         return { id, props };
