@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
 import type { Flavor } from "./config";
+import { before8 } from "./imageName";
 import { SqlDatabase, SqlGrant, SqlUser } from "./replication/accounts";
 import { hostPort } from "./replication/connection";
 
@@ -49,8 +50,7 @@ export interface LabAccountsArgs {
 
 /** The character set and collation a MySQL server of that version gives a new database by default. */
 export function mysqlDatabaseCharset(imageVersion: string | undefined): { defaultCharacterSet: string; defaultCollation: string } {
-    const major = imageVersion === undefined ? NaN : Number(imageVersion.split(".")[0]);
-    return major < 8
+    return before8(imageVersion)
         ? { defaultCharacterSet: "utf8mb4", defaultCollation: "utf8mb4_general_ci" }
         : { defaultCharacterSet: "utf8mb4", defaultCollation: "utf8mb4_0900_ai_ci" };
 }

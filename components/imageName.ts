@@ -22,3 +22,8 @@ function imageRepository(image: string): string {
     const colon = withoutDigest.indexOf(":", lastSlash + 1);
     return colon === -1 ? withoutDigest : withoutDigest.slice(0, colon);
 }
+
+/** Whether a tag version (imageTagVersion) names a server before 8.0; undefined ("latest") is a current one. */
+export function before8(imageVersion: string | undefined): boolean {
+    return imageVersion !== undefined && Number(imageVersion.split(".")[0]) < 8;
+}

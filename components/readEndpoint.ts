@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Flavor } from "./config";
+import { before8 } from "./imageName";
 
 /** The account HAProxy logs in as to check a server: no password, no privileges. */
 export const CHECK_USER = "haproxy_check";
@@ -14,9 +15,7 @@ export type CheckAuthPlugin = "caching_sha2_password" | "mysql_native_password";
  * `imageVersion` is the image tag's version; undefined ("latest") means a current MySQL.
  */
 export function checkAuthPlugin(flavor: Flavor, imageVersion: string | undefined): CheckAuthPlugin {
-    if (flavor === "mariadb") return "mysql_native_password";
-    const major = imageVersion === undefined ? NaN : Number(imageVersion.split(".")[0]);
-    return major < 8 ? "mysql_native_password" : "caching_sha2_password";
+    return flavor === "mariadb" || before8(imageVersion) ? "mysql_native_password" : "caching_sha2_password";
 }
 
 /**

@@ -25,8 +25,6 @@ const GONE_AFTER_SECONDS = 3;
 /** How long read waits for a server before reporting it unknown. */
 const READ_TIMEOUT_SECONDS = 10;
 
-const endpoint = adminEndpoint;
-
 /** Keys whose value differs; old state from before AdminInputs is read under AdminInputs' names. */
 function changedKeys<T>(olds: T, news: T, keys: readonly (keyof T)[]): string[] {
     const o = withAdminKeys(olds as object) as T;
@@ -56,7 +54,7 @@ export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, D
         return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
-        await withConnection(endpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.createDatabase(inputs)));
+        await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.createDatabase(inputs)));
         return { id: inputs.name, outs: inputs };
     },
     async read(id, props) {
@@ -69,7 +67,7 @@ export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, D
         return { outs: news };
     },
     async delete(_id, props) {
-        await unlessServerGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropDatabase(props))));
+        await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropDatabase(props))));
     },
 };
 
@@ -113,7 +111,7 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
         return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
-        await withConnection(endpoint(inputs), TIMEOUT_SECONDS, "server",
+        await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server",
             (conn) => query(conn, sql.createUser(inputs, inputs.plaintextPassword)));
         return { id: `${inputs.user}@${inputs.host}`, outs: inputs };
     },
@@ -124,13 +122,13 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
     },
     async update(_id, olds, news) {
         if (olds.plaintextPassword !== news.plaintextPassword) {
-            await withConnection(endpoint(news), TIMEOUT_SECONDS, "server",
+            await withConnection(adminEndpoint(news), TIMEOUT_SECONDS, "server",
                 (conn) => query(conn, sql.alterUserPassword(news, news.plaintextPassword)));
         }
         return { outs: news };
     },
     async delete(_id, props) {
-        await unlessServerGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropUser(props))));
+        await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropUser(props))));
     },
 };
 
@@ -171,7 +169,7 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
         return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
-        await withConnection(endpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.grant(inputs)));
+        await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.grant(inputs)));
         return { id: `${inputs.user}@${inputs.host}:${inputs.database}.${inputs.table}`, outs: inputs };
     },
     async read(id, props) {
@@ -187,7 +185,7 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
             JSON.stringify(sql.normalisePrivileges(olds.privileges)) === JSON.stringify(sql.normalisePrivileges(news.privileges))) {
             return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
         }
-        await withConnection(endpoint(news), TIMEOUT_SECONDS, "server", async (conn) => {
+        await withConnection(adminEndpoint(news), TIMEOUT_SECONDS, "server", async (conn) => {
             const have = (await grantedOn(conn, news)) ?? [];
             const want = sql.normalisePrivileges(news.privileges);
             const extra = have.filter((p) => !want.includes(p));
@@ -197,7 +195,7 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
         return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
     },
     async delete(_id, props) {
-        await unlessServerGone(() => withConnection(endpoint(props), GONE_AFTER_SECONDS, "server", async (conn) => {
+        await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", async (conn) => {
             const have = await grantedOn(conn, props);
             if (have && have.length > 0) await query(conn, sql.revoke({ ...props, privileges: have }));
         }));
@@ -241,7 +239,7 @@ export class SqlGrant extends pulumi.dynamic.Resource {
  */
 async function readOrUnknown<T>(s: ServerInputs, fn: (conn: import("mysql2/promise").Connection) => Promise<T>): Promise<T | undefined> {
     try {
-        return await withConnection(endpoint(s), READ_TIMEOUT_SECONDS, "server", fn);
+        return await withConnection(adminEndpoint(s), READ_TIMEOUT_SECONDS, "server", fn);
     } catch (err) {
         if (isGone(err)) return undefined;
         throw err;

@@ -113,9 +113,9 @@ export async function withConnection<T>(endpoint: Endpoint, timeoutSeconds: numb
 }
 
 /** Runs a statement and returns its rows. Errors name the statement's first words, never its parameters. */
-export async function query<T = Record<string, unknown>>(conn: Connection, stmt: Statement, timeoutMs?: number): Promise<T[]> {
+export async function query<T = Record<string, unknown>>(conn: Connection, stmt: Statement): Promise<T[]> {
     try {
-        const [rows] = await conn.query({ sql: stmt.sql, values: stmt.params as unknown[] | undefined, timeout: timeoutMs });
+        const [rows] = await conn.query({ sql: stmt.sql, values: stmt.params as unknown[] | undefined });
         return Array.isArray(rows) ? (rows as T[]) : [];
     } catch (err) {
         const e = err as { message?: string };

@@ -63,13 +63,13 @@ function fail(i: ReplicationInputs, message: string): Error {
     return new Error(`replication on ${i.replicaName} (${describeEndpoint(adminEndpoint(i))}): ${message}`);
 }
 
-async function replicaStatus(conn: Connection, d: sql.ReplicationDialect): Promise<sql.ReplicaStatus> {
+export async function replicaStatus(conn: Connection, d: sql.ReplicationDialect): Promise<sql.ReplicaStatus> {
     const rows = await query(conn, d.showStatus);
     return sql.normaliseStatus(rows[0]);
 }
 
 /** What the source has executed, as read through the probe connection. */
-interface SourceState {
+export interface SourceState {
     readonly version: sql.ServerVersion;
     /** Executed set (MySQL) or binlog position (MariaDB): what the replica must reach. */
     readonly gtids: string;
@@ -77,7 +77,7 @@ interface SourceState {
     readonly state: string;
 }
 
-async function readSource(conn: Connection): Promise<SourceState> {
+export async function readSource(conn: Connection): Promise<SourceState> {
     const v = await readServerVersion(conn);
     const [executed] = await query<{ gtids: string }>(conn, sql.replicationDialect(v).executedGtids);
     const [state] = v.flavor === "mariadb"
@@ -91,7 +91,7 @@ async function readSource(conn: Connection): Promise<SourceState> {
  * (written on it: errant) and other servers' (replicated from elsewhere, perhaps still on their
  * way to this source).
  */
-async function aheadOfSource(conn: Connection, v: sql.ServerVersion, source: SourceState): Promise<sql.SplitGtids> {
+export async function aheadOfSource(conn: Connection, v: sql.ServerVersion, source: SourceState): Promise<sql.SplitGtids> {
     if (v.flavor === "mysql") {
         const [own] = await query<{ gtids: string; uuid: string }>(conn, {
             sql: "SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS uuid",

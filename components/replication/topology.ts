@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "mysql2/promise";
 import { Endpoint, connect, execAll, query, readServerVersion } from "./connection";
-import { withSuperReadOnlyLifted } from "./replication";
+import { aheadOfSource, readSource, replicaStatus, withSuperReadOnlyLifted } from "./replication";
 import * as sql from "./sql";
 
 /**
@@ -61,22 +61,14 @@ function label(m: { index: number; server: TopologyServer }): string {
     return `server ${m.index} (${m.server.name})`;
 }
 
+/** What `m` has executed, in its flavor's GTID format (what a replica waits for). */
 async function executed(m: Member): Promise<string> {
-    const [row] = await query<{ gtids: string }>(m.conn, sql.replicationDialect(m.version).executedGtids);
-    return String(row.gtids ?? "");
+    return String((await readSource(m.conn)).gtids ?? "");
 }
 
 /** Transactions `m` has executed that `source` has not, written on `m` itself (errant). */
 async function ownErrant(m: Member, source: Member): Promise<string> {
-    if (m.version.flavor === "mysql") {
-        const [s] = await query<{ gtids: string }>(source.conn, { sql: "SELECT @@GLOBAL.gtid_executed AS gtids" });
-        const [own] = await query<{ gtids: string; uuid: string }>(m.conn, { sql: "SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS uuid" });
-        const [row] = await query<{ ahead: string }>(m.conn, { sql: "SELECT GTID_SUBTRACT(?, ?) AS ahead", params: [own.gtids, s.gtids] });
-        return sql.splitMysqlGtids(row.ahead, own.uuid).own;
-    }
-    const [s] = await query<{ state: string }>(source.conn, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS state" });
-    const [own] = await query<{ state: string; id: number | string }>(m.conn, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.server_id AS id" });
-    return sql.splitMariadbGtids(sql.mariadbErrant(own.state, s.state), Number(own.id)).own;
+    return (await aheadOfSource(m.conn, m.version, await readSource(source.conn))).own;
 }
 
 async function reaches(m: Member, gtids: string, seconds: number): Promise<boolean> {
@@ -84,9 +76,8 @@ async function reaches(m: Member, gtids: string, seconds: number): Promise<boole
     return Number(row.reached) === 1;
 }
 
-async function status(m: Member): Promise<sql.ReplicaStatus> {
-    const rows = await query(m.conn, sql.replicationDialect(m.version).showStatus);
-    return sql.normaliseStatus(rows[0]);
+function status(m: Member): Promise<sql.ReplicaStatus> {
+    return replicaStatus(m.conn, sql.replicationDialect(m.version));
 }
 
 /** Points `m` at `source` by GTID auto-positioning and starts it. */
