@@ -1,8 +1,9 @@
 /**
  * A small lab started with dockerode, without Pulumi: a source and N replicas of a MySQL or MariaDB
- * image (the program's mysqld options and health check, from components/serverOptions.ts), GTID
- * replication set up with the dialect's statements from sql.ts, the app database and accounts on the
- * source, and an HAProxy read endpoint with the program's configuration (components/readEndpoint.ts).
+ * image (the program's mysqld options and health check, from components/serverOptions.ts), roles and
+ * GTID replication set up by the program's own providers (serverRole.ts, replication.ts), the app
+ * database and the program's accounts (accountPlan, CHECK_USER) on the source, and an HAProxy read
+ * endpoint with the program's configuration (components/readEndpoint.ts).
  * It writes the same outputs JSON a stack gives, so the tools run against it unchanged.
  *
  * Used by test/integration/tools.test.ts and by test/bench/lab.ts. Everything it creates carries
@@ -14,6 +15,8 @@ import type { Role } from "../../../components/replication/sql";
 import { randomBytes } from "node:crypto";
 import { type AccountKey, type AccountPlan, accountPlan } from "../../../components/accounts";
 import { CHECK_USER, HAPROXY_CONFIG_PATH, PROXY_DNS, checkAuthPlugin, haproxyConfig } from "../../../components/readEndpoint";
+import { replicationProvider } from "../../../components/replication/replication";
+import { serverRoleProvider } from "../../../components/replication/serverRole";
 import * as fs from "node:fs";
 import type { Connection } from "mysql2/promise";
 import { sleep } from "../../../components/replication/connection";
@@ -161,10 +164,9 @@ export class DockerLab extends LabRun {
 
     /** Writable source, the app database, and the program's accounts (accountPlan, CHECK_USER). */
     private async setUpSource(): Promise<void> {
+        await serverRoleProvider.create!({ ...this.admin(0), serverName: this.source.name, role: "source" });
         const conn = await open(this.root(0), 60, "source");
         try {
-            const v = await serverVersion(conn);
-            for (const s of sql.roleStatements(v, "source")) await query(conn, s);
             await query(conn, sql.createDatabase({ name: this.database }));
             for (const a of this.accounts) {
                 await query(conn, sql.createUser({ user: a.user, host: a.host }, this.passwords[a.key]));
@@ -177,35 +179,23 @@ export class DockerLab extends LabRun {
         }
     }
 
-    /** Points a fresh replica at the source by GTID and waits until it has caught up. */
+    /** Where the lab reaches server `index` as root, as the providers take it. */
+    private admin(index: number) {
+        return { adminHost: "127.0.0.1", adminPort: this.servers[index].hostPort, adminUser: "root", adminPassword: this.passwords.root };
+    }
+
+    /** Replication from the source and the replica role, by the program's own providers. */
     private async setUpReplica(r: LabContainer): Promise<void> {
-        const conn = await open(this.root(r.index), 60, r.name);
-        try {
-            const v = await serverVersion(conn);
-            const d = sql.replicationDialect(v);
-            const [{ gtids }] = await this.sql<{ gtids: string }>(0, d.executedGtids);
-            for (const s of sql.roleStatements(v, "replica")) await query(conn, s);
-            await query(conn, d.stop);
-            // The replica's own initialisation is not the source's history: forget it.
-            for (const s of d.resetOwnGtids) await query(conn, s);
-            await query(conn, d.changeSource({
-                host: this.source.name, port: 3306, user: this.user("replication"), password: this.passwords.replication, connectRetry: 1, retryCount: 86400,
-            }));
-            await query(conn, d.start);
-            const [row] = await query<{ reached: number | string }>(conn, d.waitForGtids(gtids, 60));
-            if (Number(row.reached) !== 1) {
-                const status = sql.normaliseStatus((await query(conn, d.showStatus))[0]);
-                throw new Error(`replica ${r.name} did not catch up: IO ${status.ioRunning} ${status.lastIoError}, ` +
-                    `SQL ${status.sqlRunning} ${status.lastSqlError}`);
-            }
-        } finally {
-            await close(conn);
-        }
+        await replicationProvider.create!({
+            ...this.admin(r.index), replicaName: r.name, replicaInstance: r.id,
+            sourceHost: this.source.name, sourcePort: 3306, sourceProbeHost: "127.0.0.1", sourceProbePort: this.source.hostPort,
+            user: this.user("replication"), password: this.passwords.replication, connectRetry: 1, retryCount: 86400, timeoutSeconds: 60,
+        });
+        await serverRoleProvider.create!({ ...this.admin(r.index), serverName: r.name, role: "replica" });
     }
 
     /** HAProxy with the program's configuration, its file put in place before it starts. */
     private async startProxy(): Promise<void> {
-        // Loaded here: readEndpoint.ts brings in the Pulumi SDKs, which only this step needs.
         const { flavor, version } = imageServer(this.options.image);
         const config = haproxyConfig({
             readers: this.replicas.map((r) => r.name), fallback: this.source.name, checkPlugin: checkAuthPlugin(flavor, version),
