@@ -39,5 +39,9 @@ export const readonlyConnectionStrings = (lab.replicas.length > 0 ? lab.replicas
     .map((r) => lab.connectionString("readonly", r));
 /** host:port of the read endpoint (HAProxy over the replicas), when enabled. */
 export const readEndpoint = config.readEndpoint ? endpoint({ host: lab.source.host, port: config.readEndpointPort }) : null;
+/** Servers left out of replication after a forced failover, by index, with the reason (empty when none). */
+export const leftOut = lab.topology.leftOut.apply((l) => l ?? {});
+/** What the last move of the source (or rejoin) did. */
+export const lastTopologyChange = lab.topology.lastChange;
 /** Replication threads per replica, as last seen by Pulumi (refresh to update). */
 export const replication = lab.replications.map((r) => ({ io: r.ioRunning, sql: r.sqlRunning, source: r.actualSourceHost }));

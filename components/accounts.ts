@@ -79,7 +79,9 @@ export class LabAccounts extends pulumi.ComponentResource {
                 endpoint: hostPort(args.host, args.port),
                 username: "root",
                 password: args.rootPassword,
-            }, { parent: this });
+                // Its endpoint follows the source only once the source has really moved: a refused move
+                // must not leave the state reading the accounts through the wrong (perhaps dead) server.
+            }, { parent: this, dependsOn: args.after });
             // @pulumi/mysql defaults to utf8/utf8_general_ci, which MySQL 8.0.30+ reads back as utf8mb3: every
             // refresh would then see drift. The server's own default character set and collation never drift.
             this.database = new mysql.Database(`${name}-db`, {

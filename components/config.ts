@@ -16,6 +16,7 @@ export const MAX_REPLICAS = 9;
 export const DEFAULTS = {
     replicaCount: 2,
     sourceIndex: 0,
+    allowFailover: false,
     image: "mysql:9.7",
     flavor: "auto",
     pullImage: true,
@@ -44,6 +45,11 @@ export interface LabSettings {
     readonly replicaCount: number;
     /** Index of the source server; every other server replicates from it. */
     readonly sourceIndex: number;
+    /**
+     * Whether moving the source may promote a replica while the current source does not answer,
+     * losing what the dead source had not shipped (a forced failover).
+     */
+    readonly allowFailover: boolean;
     readonly image: string;
     readonly flavor: Flavor;
     /** Version from the image tag (`mysql:8.0.22` gives "8.0.22"); undefined for `latest` and the like. */
@@ -119,6 +125,7 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
 
     const replicaCount = int("replicaCount", DEFAULTS.replicaCount, 0, MAX_REPLICAS);
     const sourceIndex = int("sourceIndex", DEFAULTS.sourceIndex, 0, replicaCount);
+    const allowFailover = bool("allowFailover", DEFAULTS.allowFailover);
     const image = str("image", DEFAULTS.image, (v) => IMAGE_REF.test(v), "a Docker image reference such as mysql:9.7 or mariadb:11.8");
     const flavorSetting = str("flavor", DEFAULTS.flavor, (v) => ["auto", "mysql", "mariadb"].includes(v), "auto, mysql or mariadb");
     const pullImage = bool("pullImage", DEFAULTS.pullImage);
@@ -163,7 +170,7 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
     }));
 
     return {
-        replicaCount, sourceIndex, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
+        replicaCount, sourceIndex, allowFailover, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
         basePort, connectRetrySeconds, readEndpoint, readEndpointPort, proxyImage, servers,
     };
 }

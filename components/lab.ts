@@ -98,7 +98,9 @@ export class MysqlLab extends pulumi.ComponentResource {
             user: accountPlan(s.database).find((a) => a.key === "replication")!.user,
             password: this.passwords.replicationPassword,
             connectRetry: s.connectRetrySeconds,
+            allowFailover: s.allowFailover,
         }, { parent: this, dependsOn: this.servers.map((server) => server.container) });
+        const leftOut = (index: number) => this.topology.leftOut.apply((l) => l?.[String(index)] ?? "");
 
         this.accounts = new LabAccounts(`${name}-accounts`, {
             flavor: s.flavor,
@@ -142,6 +144,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 user: this.accounts.users.replication.user,
                 password: this.passwords.replicationPassword,
                 connectRetry: s.connectRetrySeconds,
+                leftOut: leftOut(spec.index),
             }, {
                 parent: this,
                 dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology],
@@ -155,6 +158,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 adminPort: replica.port,
                 adminPassword: this.passwords.rootPassword,
                 role: "replica",
+                leftOut: leftOut(spec.index),
             }, { parent: this, dependsOn: [replication, this.topology], deletedWith: replica.container }));
         }
 
@@ -165,11 +169,12 @@ export class MysqlLab extends pulumi.ComponentResource {
                 networkName: this.network.name,
                 bindAddress: s.bindAddress,
                 hostPort: s.readEndpointPort,
-                config: haproxyConfig({
-                    readers: this.replicas.map((r) => r.internalHost),
+                // A left-out server holds data the source may not have: it serves no reads.
+                config: this.topology.leftOut.apply((out) => haproxyConfig({
+                    readers: s.servers.filter((x) => x.role === "replica" && !out?.[String(x.index)]).map((x) => this.servers[x.index].internalHost),
                     fallback: this.source.internalHost,
                     checkPlugin: checkAuthPlugin(s.flavor, s.imageVersion),
-                }),
+                })),
                 labels: args.labels,
                 after: [...this.roles, ...this.replications, ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
             }, { parent: this });

@@ -155,7 +155,7 @@ export interface ReadEndpointArgs {
     readonly networkName: pulumi.Input<string>;
     readonly bindAddress: string;
     readonly hostPort: number;
-    readonly config: string;
+    readonly config: pulumi.Input<string>;
     readonly labels: Record<string, string>;
     /** What must be ready before the proxy starts: the servers' roles, replication, the check account. */
     readonly after?: pulumi.Resource[];

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Brings the lab up with the Pulumi CLI:  npm run up | npm run preview | npm run destroy
+# Arguments after the action go to pulumi, e.g. `npm run up -- --refresh=false` for a forced failover.
 # Uses a local file backend (.pulumi-state/) unless you are logged in to a backend already, and the
 # passphrase "dev" for the stack's secrets unless you set PULUMI_CONFIG_PASSPHRASE(_FILE).
 # STACK=name picks another stack (default dev).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-action=${1:-up}
+action=up
+case "${1:-}" in
+    up | preview | destroy) action=$1; shift ;;
+    -*) ;;
+    "") ;;
+    *) echo "up.sh: unknown action '$1': expected up, preview or destroy" >&2; exit 1 ;;
+esac
 stack=${STACK:-dev}
 
 die() { echo "up.sh: $*" >&2; exit 1; }
@@ -28,8 +35,7 @@ fi
 pulumi stack select "$stack" >/dev/null 2>&1 || pulumi stack init "$stack"
 
 case "$action" in
-    up) pulumi up --yes --stack "$stack" ;;
-    preview) pulumi preview --diff --stack "$stack" ;;
-    destroy) pulumi destroy --yes --stack "$stack" ;;
-    *) die "unknown action '$action': expected up, preview or destroy" ;;
+    up) pulumi up --yes --stack "$stack" "$@" ;;
+    preview) pulumi preview --diff --stack "$stack" "$@" ;;
+    destroy) pulumi destroy --yes --stack "$stack" "$@" ;;
 esac

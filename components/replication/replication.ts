@@ -24,6 +24,11 @@ export interface ReplicationInputs extends AdminInputs {
     readonly retryCount: number;
     /** Bound on every wait in create and update. */
     readonly timeoutSeconds: number;
+    /**
+     * Why the replica is left out of replication (see Topology), or "": a left-out replica is not
+     * touched at all; when it rejoins, it is pointed at the source again.
+     */
+    readonly leftOut: string;
 }
 
 /** What read reports: the replica as it really is. */
@@ -114,7 +119,7 @@ const IMAGE_ACCOUNTS: readonly string[] = ["root", "mysql.sys", "mysql.session",
  * A replica nobody has used: never pointed anywhere, holding no schema and no account beyond what
  * its image made. Only such a replica's own transactions are taken for initialisation work.
  */
-async function isFresh(conn: Connection, status: sql.ReplicaStatus): Promise<boolean> {
+export async function isFresh(conn: Connection, status: sql.ReplicaStatus): Promise<boolean> {
     if (status.configured) return false;
     const schemas = await query<{ name: string }>(conn, { sql: "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA" });
     if (!schemas.every((r) => sql.SYSTEM_SCHEMAS.includes(r.name.toLowerCase()))) return false;
@@ -161,9 +166,10 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
         return withSuperReadOnlyLifted(conn, v, async () => {
             const before = await replicaStatus(conn, d);
             const wasRunning = before.ioRunning !== "No" || before.sqlRunning !== "No";
+            const fresh = await isFresh(conn, before);
             let ahead = await aheadOfSource(conn, v, source);
             if (ahead.own !== "") {
-                if (!(await isFresh(conn, before))) {
+                if (!fresh) {
                     throw fail(i, `the replica holds transactions the source does not have (${ahead.own}); ` +
                         "refusing to point it at this source. Nothing on it was changed. Remove them by hand " +
                         "(or recreate the replica's volume) if they are not wanted.");
@@ -188,16 +194,29 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
                         `${ahead.others}, which the replica already has; waited ${i.timeoutSeconds} s. The replica was left as it was.`);
                 }
             }
+            // A server skips replicated events carrying its own server_id. A fresh server may reuse the
+            // id of an earlier server at its index (its data discarded, or scaled down and up again),
+            // and that server's transactions must not be skipped: the first catch-up runs under an id
+            // no lab server has, and the server's own id comes back once it holds them.
+            const [{ id }] = await query<{ id: number | string }>(conn, { sql: "SELECT @@GLOBAL.server_id AS id" });
+            const seedingId = fresh ? sql.seedingServerId(Number(id)) : undefined;
             try {
                 await query(conn, d.stop);
+                if (seedingId !== undefined) await query(conn, { sql: `SET GLOBAL server_id = ${seedingId}` });
                 await query(conn, d.changeSource({
                     host: i.sourceHost, port: i.sourcePort, user: i.user, password: i.password,
                     connectRetry: i.connectRetry, retryCount: i.retryCount,
                 }));
                 await query(conn, d.start);
                 await waitCaughtUp(conn, d, source.gtids, deadline, i);
+                if (seedingId !== undefined) {
+                    await query(conn, d.stop);
+                    await query(conn, { sql: `SET GLOBAL server_id = ${Number(id)}` });
+                    await query(conn, d.start);
+                }
                 return { ...i, ...(await statusOf(conn, d, v)) };
             } catch (err) {
+                if (seedingId !== undefined) await query(conn, { sql: `SET GLOBAL server_id = ${Number(id)}` }).catch(() => undefined);
                 // Leave no half-configured replica behind.
                 await execAll(conn, [d.stop, d.resetReplica]).catch(() => undefined);
                 throw err instanceof Error && err.message.startsWith("replication on ") ? err : fail(i, (err as Error).message);
@@ -249,7 +268,15 @@ async function statusOf(conn: Connection, d: sql.ReplicationDialect, v: sql.Serv
 
 /** Drift found by read (stopped threads, pointed elsewhere, reset): repaired in place by re-pointing. */
 function drifted(olds: Partial<ReplicationOutputs>): boolean {
-    return olds.ioRunning !== undefined && !replicatesAsDeclared(olds as ReplicationOutputs);
+    return !olds.leftOut && olds.ioRunning !== undefined && !replicatesAsDeclared(olds as ReplicationOutputs);
+}
+
+/** A left-out replica's record: nothing is read from it or done to it. */
+function leftOutRecord(i: ReplicationInputs): ReplicationOutputs {
+    return {
+        ...i, ioRunning: "left out", sqlRunning: "left out", actualSourceHost: "", actualSourcePort: 0, secondsBehind: null,
+        lastIoError: i.leftOut, lastSqlError: "", serverVersion: "",
+    };
 }
 
 /** True when the status read from the replica says it replicates from where the inputs say. */
@@ -290,21 +317,23 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
         const o = withAdminKeys(olds);
         const replaces = changed(o, news, REPLACE_KEYS);
         const updates = changed(o, news, [...REPOINT_KEYS, ...RECORD_KEYS]);
+        const leftOutChanged = (o.leftOut ?? "") !== (news.leftOut ?? "");
         return {
-            changes: replaces.length > 0 || updates.length > 0 || drifted(o),
+            changes: replaces.length > 0 || updates.length > 0 || leftOutChanged || drifted(o),
             replaces,
             deleteBeforeReplace: true,
         };
     },
 
     async create(inputs) {
-        const outs = await pointReplica(inputs);
+        const outs = inputs.leftOut ? leftOutRecord(inputs) : await pointReplica(inputs);
         return { id: describeEndpoint(adminEndpoint(inputs)), outs };
     },
 
     async read(id, props) {
         if (!props) return { id, props };
         const p = props as ReplicationOutputs;
+        if (p.leftOut) return { id, props: p };
         const status = await withConnection(adminEndpoint(p), GONE_AFTER_SECONDS, "replica", async (conn) => {
             const v = await readServerVersion(conn);
             return statusOf(conn, sql.replicationDialect(v), v);
@@ -318,6 +347,9 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
 
     async update(_id, olds, news) {
         const o = withAdminKeys(olds);
+        if (news.leftOut) return { outs: leftOutRecord(news) };
+        // Rejoined (Topology pointed it at the source already): re-pointing here checks and records it.
+        if (o.leftOut) return { outs: await pointReplica(news) };
         if (changed(o, news, REPOINT_KEYS).length === 0 && !drifted(o)) {
             // Only how Pulumi works with the replica changed: record it, and leave replication running.
             const status = await withConnection(adminEndpoint(news), news.timeoutSeconds, "replica", async (conn) => {
@@ -370,6 +402,8 @@ export interface ReplicationArgs {
     readonly retryCount?: pulumi.Input<number>;
     /** Bound on create and update waits. Defaults to 120 s. */
     readonly timeoutSeconds?: pulumi.Input<number>;
+    /** Why the replica is left out of replication (from Topology); "" (the default) when it is not. */
+    readonly leftOut?: pulumi.Input<string>;
 }
 
 /**
@@ -395,6 +429,7 @@ export class Replication extends pulumi.dynamic.Resource {
             connectRetry: args.connectRetry ?? 2,
             retryCount: args.retryCount ?? 86400,
             timeoutSeconds: args.timeoutSeconds ?? 120,
+            leftOut: args.leftOut ?? "",
             adminPassword: pulumi.secret(args.adminPassword),
             password: pulumi.secret(args.password),
             ioRunning: undefined,

@@ -6,12 +6,15 @@ import type { Role } from "./sql";
 /**
  * Every server starts read-only (its container does not know its role); this resource makes the
  * source writable and locks replicas down (super_read_only on MySQL) at run time, so a switchover is
- * a config change that never touches a container. MySQL 8+ persists the setting; MariaDB and 5.7
- * cannot, so a restarted source there comes back read-only until the next `pulumi up`.
+ * a config change that never touches a container. Only the fence survives a restart (MySQL 8+
+ * persists read-only for every server, the source included), so a restarted source comes back
+ * read-only until the next `pulumi up` confirms it is still the source.
  */
 export interface ServerRoleInputs extends AdminInputs {
     readonly serverName: string;
     readonly role: Role;
+    /** Why the server is left out of replication (see Topology), or "": a left-out server is not touched. */
+    readonly leftOut: string;
 }
 
 export interface ServerRoleOutputs extends ServerRoleInputs {
@@ -19,11 +22,13 @@ export interface ServerRoleOutputs extends ServerRoleInputs {
     readonly readOnly: boolean;
     /** null where the flavor has no super_read_only (MariaDB). */
     readonly superReadOnly: boolean | null;
-    /** Whether the setting survives a restart (SET PERSIST). */
+    /** Whether read-only survives a restart (SET PERSIST), for every role. */
     readonly persisted: boolean;
 }
 
 async function apply(i: ServerRoleInputs): Promise<ServerRoleOutputs> {
+    // Topology fenced it if it answered; if not, it starts read-only.
+    if (i.leftOut) return { ...i, readOnly: true, superReadOnly: null, persisted: false };
     return withConnection(adminEndpoint(i), 120, `server ${i.serverName}`, async (conn) => {
         const v = await readServerVersion(conn);
         await execAll(conn, sql.roleStatements(v, i.role));
@@ -59,7 +64,8 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
         const o = withAdminKeys(olds);
         const replaces = (["adminHost", "adminPort"] as const).filter((k) => o[k] !== news[k]);
         const changed = (["role", "adminUser", "adminPassword", "serverName"] as const).filter((k) => o[k] !== news[k]);
-        const drifted = o.readOnly !== undefined && !roleHolds(o);
+        if ((o.leftOut ?? "") !== (news.leftOut ?? "")) changed.push("serverName");
+        const drifted = !o.leftOut && o.readOnly !== undefined && !roleHolds(o);
         return { changes: replaces.length + changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
@@ -67,6 +73,7 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
     },
     async read(id, props) {
         const p = props as ServerRoleOutputs;
+        if (p.leftOut) return { id, props: p };
         try {
             const state = await withConnection(adminEndpoint(p), 10, `server ${p.serverName}`, async (conn) =>
                 readBack(conn, await readServerVersion(conn)));
@@ -95,6 +102,8 @@ export interface ServerRoleArgs {
     readonly adminUser?: pulumi.Input<string>;
     readonly adminPassword: pulumi.Input<string>;
     readonly role: pulumi.Input<Role>;
+    /** Why the server is left out of replication (from Topology); "" (the default) when it is not. */
+    readonly leftOut?: pulumi.Input<string>;
 }
 
 /** Applies a server's role at run time: writable source, read-only replicas. */
@@ -107,6 +116,7 @@ export class ServerRole extends pulumi.dynamic.Resource {
             ...args,
             adminUser: args.adminUser ?? "root",
             adminPassword: pulumi.secret(args.adminPassword),
+            leftOut: args.leftOut ?? "",
             readOnly: undefined,
             superReadOnly: undefined,
             persisted: undefined,

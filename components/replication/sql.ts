@@ -61,6 +61,9 @@ export interface ReplicationDialect {
     changeSource(o: SourceOptions): Statement;
     start: Statement;
     stop: Statement;
+    /** Stops only the receiving (IO) thread: what has arrived is still applied. */
+    stopIo: Statement;
+    startIo: Statement;
     /** Forgets the source configuration entirely. */
     resetReplica: Statement;
     /** Clears the server's own binary logs and executed GTIDs (used only on a fresh replica). */
@@ -88,6 +91,8 @@ export function replicationDialect(v: ServerVersion): ReplicationDialect {
             }),
             start: { sql: `START ${word}` },
             stop: { sql: `STOP ${word}` },
+            stopIo: { sql: `STOP ${word} IO_THREAD` },
+            startIo: { sql: `START ${word} IO_THREAD` },
             resetReplica: { sql: `RESET ${word} ALL` },
             resetOwnGtids: [{ sql: "RESET MASTER" }, { sql: "SET GLOBAL gtid_slave_pos = ''" }],
             showStatus: { sql: `SHOW ${word} STATUS` },
@@ -119,6 +124,8 @@ export function replicationDialect(v: ServerVersion): ReplicationDialect {
         },
         start: { sql: `START ${word}` },
         stop: { sql: `STOP ${word}` },
+        stopIo: { sql: `STOP ${word} IO_THREAD` },
+        startIo: { sql: `START ${word} IO_THREAD` },
         resetReplica: { sql: `RESET ${word} ALL` },
         resetOwnGtids: [{ sql: atLeast(v, 8, 2) ? "RESET BINARY LOGS AND GTIDS" : "RESET MASTER" }],
         showStatus: { sql: `SHOW ${word} STATUS` },
@@ -132,14 +139,18 @@ export function replicationDialect(v: ServerVersion): ReplicationDialect {
 
 /** Read-only settings for a role. MySQL 8+ persists them so a restart keeps the role. */
 export function roleStatements(v: ServerVersion, role: Role): Statement[] {
-    const set = v.flavor === "mysql" && atLeast(v, 8) ? "SET PERSIST" : "SET GLOBAL";
+    const persists = v.flavor === "mysql" && atLeast(v, 8);
     const hasSuper = v.flavor === "mysql";
     if (role === "source") {
+        // Writable now, but not across a restart: a source that restarts comes back fenced (as every
+        // server starts), so one that was failed away from can never take writes again by itself.
         // super_read_only must go off first: read_only cannot be turned off while it is on.
+        const fence = persists ? [{ sql: "SET PERSIST_ONLY read_only = ON" }, { sql: "SET PERSIST_ONLY super_read_only = ON" }] : [];
         return hasSuper
-            ? [{ sql: `${set} super_read_only = OFF` }, { sql: `${set} read_only = OFF` }]
-            : [{ sql: `${set} read_only = OFF` }];
+            ? [...fence, { sql: "SET GLOBAL super_read_only = OFF" }, { sql: "SET GLOBAL read_only = OFF" }]
+            : [{ sql: "SET GLOBAL read_only = OFF" }];
     }
+    const set = persists ? "SET PERSIST" : "SET GLOBAL";
     // super_read_only = ON implies read_only = ON; set both so the persisted file says so plainly.
     return hasSuper
         ? [{ sql: `${set} read_only = ON` }, { sql: `${set} super_read_only = ON` }]
@@ -201,6 +212,12 @@ export interface ReplicaStatus {
     readonly connectRetry: number;
     readonly retrievedGtids: string;
     readonly executedGtids: string;
+    /** The source's binary log file and position the IO thread has read up to. */
+    readonly readFile: string;
+    readonly readPos: number;
+    /** The source's binary log file and position the SQL thread has applied up to. */
+    readonly execFile: string;
+    readonly execPos: number;
 }
 
 /** Normalises a SHOW REPLICA/SLAVE STATUS row (or no row) across MySQL 5.7..9.x and MariaDB. */
@@ -229,7 +246,25 @@ export function normaliseStatus(row: Record<string, unknown> | undefined): Repli
         connectRetry: num("Connect_Retry"),
         retrievedGtids: text("Retrieved_Gtid_Set", "Gtid_IO_Pos"),
         executedGtids: text("Executed_Gtid_Set", "Gtid_Slave_Pos"),
+        readFile: text("Source_Log_File", "Master_Log_File"),
+        readPos: num("Read_Source_Log_Pos", "Read_Master_Log_Pos"),
+        execFile: text("Relay_Source_Log_File", "Relay_Master_Log_File"),
+        execPos: num("Exec_Source_Log_Pos", "Exec_Master_Log_Pos"),
     };
+}
+
+/**
+ * The server_id a fresh replica replicates under until it has caught up: one no lab server has
+ * (lab ids are small), derived from its own so that two fresh replicas never share one.
+ */
+export function seedingServerId(serverId: number): number {
+    if (!Number.isInteger(serverId) || serverId < 1 || serverId >= 2147483647) throw new Error(`server id ${serverId} is not a lab server id`);
+    return 4294967295 - serverId;
+}
+
+/** True when the SQL thread has applied everything the IO thread received (the relay log is used up). */
+export function relayLogApplied(st: Pick<ReplicaStatus, "readFile" | "readPos" | "execFile" | "execPos">): boolean {
+    return st.readFile === st.execFile && st.readPos === st.execPos;
 }
 
 /** IO errors that retrying will not cure: bad credentials, auth needing TLS, missing binlogs, unknown host. */

@@ -40,6 +40,8 @@ export interface LabOutputs {
     /** The app database (from the `database` output, else the app URL's path, else an admin URL's); "" if none. */
     readonly database: string;
     readonly flavor?: string;
+    /** Servers left out of replication (after a forced failover), by index, with the reason. */
+    readonly leftOut: Readonly<Record<string, string>>;
 }
 
 /** One mysql:// URL, taken apart. */
@@ -203,6 +205,15 @@ export function parseOutputs(json: unknown, origin: string): LabOutputs {
     const appConnectionString = str("appConnectionString", true);
     const readonlyConnectionStrings = list("readonlyConnectionStrings", isString, "mysql:// URLs", true) ?? [];
     const flavor = str("flavor", true);
+    let leftOut: Record<string, string> = {};
+    if (o.leftOut !== undefined && o.leftOut !== null) {
+        const l = o.leftOut;
+        if (typeof l !== "object" || Array.isArray(l) || !Object.entries(l).every(([k, v]) => /^\d+$/.test(k) && typeof v === "string")) {
+            problems.push("leftOut must map server indexes to reasons");
+        } else {
+            leftOut = l as Record<string, string>;
+        }
+    }
 
     const check = <T>(what: string, f: () => T): T | undefined => {
         try {
@@ -249,6 +260,7 @@ export function parseOutputs(json: unknown, origin: string): LabOutputs {
         readonlyConnectionStrings,
         database,
         flavor,
+        leftOut,
     };
 }
 
@@ -333,6 +345,8 @@ export interface LabServer {
     readonly index: number;
     readonly name: string;
     readonly role: Role;
+    /** Why it is left out of replication, or "". */
+    readonly leftOut: string;
     readonly serverId: number;
     readonly admin: MysqlUrl;
 }
@@ -342,6 +356,7 @@ export function labServers(o: LabOutputs): LabServer[] {
     return o.roles.map((role, index) => ({
         index,
         role,
+        leftOut: o.leftOut?.[String(index)] ?? "",
         name: o.serverNames[index],
         serverId: o.serverIds[index],
         admin: parseMysqlUrl(o.adminConnectionStrings[index], `adminConnectionStrings[${index}]`),

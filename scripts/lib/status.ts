@@ -15,6 +15,8 @@ export interface StatusRow {
     readonly name: string;
     /** The role the stack gives it (sourceIndex). */
     readonly role: Role;
+    /** Why the stack left it out of replication (after a forced failover), or "". */
+    readonly leftOut: string;
     /**
      * The role the server shows: "replica" when replication is configured, "source" when writable
      * without it, "fenced" when neither (a frozen or restarted old source); null when unreachable.
@@ -71,6 +73,7 @@ export function rowFromProbe(server: LabServer, probe: ServerProbe): StatusRow {
         index: server.index,
         name: server.name,
         role: server.role,
+        leftOut: server.leftOut,
         observedRole: status.configured ? "replica" : flag(probe.readOnly.read_only) === false ? "source" : "fenced",
         expectedServerId: server.serverId,
         serverId: probe.serverId,
@@ -85,14 +88,14 @@ export function rowFromProbe(server: LabServer, probe: ServerProbe): StatusRow {
         secondsBehind: status.secondsBehind,
         executedGtids: probe.executedGtids,
         lastError: redact(errors.join("; ")),
-        replicating: server.role === "source" || threadsUp,
+        replicating: server.role === "source" || (threadsUp && !server.leftOut),
     };
 }
 
 /** The row of a server that could not be read. */
 export function unreachableRow(server: LabServer, error: string): StatusRow {
     return {
-        index: server.index, name: server.name, role: server.role, observedRole: null, expectedServerId: server.serverId, serverId: null,
+        index: server.index, name: server.name, role: server.role, leftOut: server.leftOut, observedRole: null, expectedServerId: server.serverId, serverId: null,
         endpoint: formatEndpoint(server.admin), reachable: false, version: null, readOnly: null, superReadOnly: null,
         replicationConfigured: false, ioThread: null, sqlThread: null, secondsBehind: null, executedGtids: null,
         lastError: redact(error), replicating: server.role === "source",
@@ -172,7 +175,7 @@ export function statusTable(rows: readonly StatusRow[], colour = false, gtidWidt
         return [
             { text: String(r.index) },
             { text: r.name },
-            { text: r.role },
+            { text: r.leftOut ? "left out" : r.role, colour: r.leftOut ? "red" : undefined },
             { text: r.observedRole ?? "-", colour: r.observedRole !== null && r.observedRole !== r.role ? "red" : undefined },
             { text: id, colour: r.serverId !== null && r.serverId !== r.expectedServerId ? "red" : undefined },
             { text: r.reachable ? "yes" : "NO", colour: r.reachable ? "green" : "red" },
@@ -193,6 +196,7 @@ export function statusSummary(rows: readonly StatusRow[]): string {
     const bad = notReplicating(rows);
     const replicas = rows.filter((r) => r.role === "replica").length;
     if (bad.length === 0) return `OK: ${replicas} of ${replicas} replicas replicating`;
-    return `PROBLEM: ${bad.length} of ${replicas} replicas not replicating: ` +
-        bad.map((r) => `${r.name} (${!r.reachable ? "unreachable" : `IO ${r.ioThread ?? "-"}, SQL ${r.sqlThread ?? "-"}`})`).join(", ");
+    const why = (r: StatusRow) => r.leftOut ? `left out: ${r.leftOut}`
+        : !r.reachable ? "unreachable" : `IO ${r.ioThread ?? "-"}, SQL ${r.sqlThread ?? "-"}`;
+    return `PROBLEM: ${bad.length} of ${replicas} replicas not replicating: ` + bad.map((r) => `${r.name} (${why(r)})`).join(", ");
 }

@@ -72,12 +72,13 @@ export function replicationInputs(lab: TestLab, replica: TestServer, source: Tes
         connectRetry: 1,
         retryCount: 86400,
         timeoutSeconds: 60,
+        leftOut: "",
         ...overrides,
     };
 }
 
 export function roleInputs(lab: TestLab, server: TestServer, role: Role): ServerRoleInputs {
-    return { ...serverOf(lab, server), serverName: server.containerName, role };
+    return { ...serverOf(lab, server), serverName: server.containerName, role, leftOut: "" };
 }
 
 /** Names MariaDB prints for privileges granted under another name. */

@@ -190,24 +190,25 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
         await readEndpointServes([1, 2]);
     });
 
-    test("a restarted source takes writes again at once where the role persists (MySQL), else after the next up", async () => {
-        const persists = (await withConn(root(0), readServerVersion)).flavor === "mysql"; // SET PERSIST, MySQL 8+
+    test("a restarted source comes back fenced (read-only, super_read_only on MySQL) and takes writes after the next up", async () => {
+        const mysql = (await withConn(root(0), readServerVersion)).flavor === "mysql";
         await docker.getContainer(`${PREFIX}-server-0`).restart({ t: 60 });
         await waitFor("the source to take logins again", 120_000, async () => withConn(root(0), async () => true));
         const write = () => withConn(app(), (c) => rows(c, "INSERT INTO items (note) VALUES ('after restart')"));
-        if (persists) {
-            await write();
-            // The replicas' super_read_only persisted too.
+        // Every server starts read-only: a source that restarts by itself never takes writes before the
+        // lab has confirmed it is still the source (after a forced failover it is not).
+        const [fenced] = await withConn(root(0), (c) => rows(c, `SELECT @@GLOBAL.read_only AS r${mysql ? ", @@GLOBAL.super_read_only AS s" : ""}`));
+        expect({ readOnly: Number(fenced.r), superReadOnly: mysql ? Number(fenced.s) : null }).toEqual({ readOnly: 1, superReadOnly: mysql ? 1 : null });
+        await expect(write()).rejects.toMatchObject({ code: "ER_OPTION_PREVENTS_STATEMENT" });
+        if (mysql) {
+            // The replicas' super_read_only is persisted too.
             for (const i of [1, 2]) {
                 const [ro] = await withConn(root(i), (c) => rows(c, "SELECT @@GLOBAL.read_only AS r, @@GLOBAL.super_read_only AS s"));
                 expect({ server: i, readOnly: Number(ro.r), superReadOnly: Number(ro.s) }).toEqual({ server: i, readOnly: 1, superReadOnly: 1 });
             }
-        } else {
-            // MariaDB cannot persist a variable: the source comes back read-only (never a writable replica).
-            await expect(write()).rejects.toMatchObject({ code: "ER_OPTION_PREVENTS_STATEMENT" });
-            outputs = await stack.up();
-            await write();
         }
+        outputs = await stack.up();
+        await write();
         // The replicas reconnect on their own (every connectRetrySeconds) once the source is back.
         await waitFor("the replicas to reconnect to the restarted source", 60_000, async () => {
             for (const i of [1, 2]) {

@@ -43,6 +43,7 @@ describe("parseConfig", () => {
         ["bindAddress", "300.1.1.1", "an IPv4 or IPv6 address"],
         ["flavor", "postgres", "auto, mysql or mariadb"],
         ["pullImage", "yes", "true or false"],
+        ["allowFailover", "1", "true or false"],
         ["database", "my-db", "letters, digits or underscores"],
         ["database", "mysql", "not a system schema"],
         ["image", "MySQL 8", "a Docker image reference"],
@@ -62,6 +63,11 @@ describe("parseConfig", () => {
             [0, "replica", 1, 13306], [1, "replica", 2, 13307], [2, "source", 3, 13308],
         ]);
         expect(parseConfig({}).sourceIndex).toBe(0);
+    });
+
+    test("allowFailover is off unless set", () => {
+        expect(parseConfig({}).allowFailover).toBe(false);
+        expect(parseConfig({ allowFailover: "true" }).allowFailover).toBe(true);
     });
 
     test.each([["3", "2"], ["-1", "2"], ["1.5", "2"], ["1", "0"]])("sourceIndex %s with replicaCount %s is refused, naming the key", (sourceIndex, replicaCount) => {

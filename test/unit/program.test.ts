@@ -19,7 +19,8 @@ const serverContainers = (run: ProgramRun): Registration[] => ofType(run, TYPES.
 /** Accounts other than the proxy's health-check user. */
 const labUsers = (run: ProgramRun, type: string) => ofType(run, type).filter((u) => u.inputs.user !== "haproxy_check");
 
-async function program(config: Record<string, string>, opts: { stack?: string; secrets?: Record<string, string> } = {}) {
+async function program(config: Record<string, string>,
+    opts: { stack?: string; secrets?: Record<string, string>; extraState?: Record<string, Record<string, unknown>> } = {}) {
     const run = await runProgram({ config, ...opts });
     if (run.error) throw run.error;
     return run;
@@ -168,11 +169,31 @@ describe("the source is chosen by sourceIndex", () => {
         expect((topology.inputs.servers as { name: string }[]).map((s) => s.name))
             .toEqual(["mysql-replicas-dev-server-0", "mysql-replicas-dev-server-1", "mysql-replicas-dev-server-2"]);
         // The switchover comes first: replication, roles and accounts wait for it.
-        for (const r of [...ofType(one, TYPES.replication), ...ofType(one, TYPES.serverRole), ...ofType(one, TYPES.mysqlUser)]) {
+        for (const r of [...ofType(one, TYPES.replication), ...ofType(one, TYPES.serverRole), ...ofType(one, TYPES.mysqlUser), ...ofType(one, TYPES.mysqlProvider)]) {
             expect(r.dependencies).toContain(topology.urn);
         }
         expect(isSecret(topology.inputs.adminPassword)).toBe(true);
         expect(isSecret(topology.inputs.password)).toBe(true);
+        expect(topology.inputs.allowFailover).toBe(false);
+    });
+
+    test("after a forced failover: allowFailover reaches the topology; a left-out server is left alone, serves no reads, and is an output", async () => {
+        const reason = "did not answer when server 1 was promoted";
+        const run = await program({ replicaCount: "2", sourceIndex: "1", allowFailover: "true" },
+            { extraState: { [TYPES.topology]: { leftOut: { 0: reason } } } });
+        expect(ofType(run, TYPES.topology)[0].inputs.allowFailover).toBe(true);
+        const byServer = (type: string, index: number) => ofType(run, type).find((r) => r.name.startsWith(`lab-server-${index}-`))!;
+        expect(byServer(TYPES.replication, 0).inputs.leftOut).toBe(reason);
+        expect(byServer(TYPES.serverRole, 0).inputs.leftOut).toBe(reason);
+        expect(byServer(TYPES.replication, 2).inputs.leftOut).toBe("");
+        expect(byServer(TYPES.serverRole, 2).inputs.leftOut).toBe("");
+        const proxy = ofType(run, TYPES.container).find((c) => c.name === "lab-read-container")!;
+        const content = (proxy.inputs.uploads as { content: string }[])[0].content;
+        expect(content.split("\n").filter((l) => l.trim().startsWith("server "))).toEqual([
+            "    server mysql-replicas-dev-server-2 mysql-replicas-dev-server-2:3306 check",
+            "    server mysql-replicas-dev-server-1 mysql-replicas-dev-server-1:3306 check backup",
+        ]);
+        expect(run.outputs.leftOut).toEqual({ 0: reason });
     });
 });
 

@@ -76,6 +76,14 @@ describe("Replication diff", () => {
     ])("drift found by read (%p) is repaired by the next up", async (drift) => {
         expect(await diff({ ...replicationOuts, ...drift }, inputsOf(replicationOuts))).toMatchObject({ changes: true, replaces: [] });
     });
+    test("left out: recorded without contacting the replica, no drift while out; rejoined: an update", async () => {
+        const out = { ...inputsOf(replicationOuts), adminPort: 1, leftOut: "holds transactions the source lacks: u:7" };
+        const { outs } = await providerOf(TYPES.replication).create!(out);
+        expect(outs).toMatchObject({ ioRunning: "left out", sqlRunning: "left out", lastIoError: out.leftOut });
+        expect(await diff(outs, out)).toMatchObject({ changes: false });
+        expect((await providerOf(TYPES.replication).read!("id", outs)).props).toEqual(outs);
+        expect(await diff(outs, { ...out, leftOut: "" })).toMatchObject({ changes: true, replaces: [] });
+    });
     test("check names every bad input and never echoes a password", async () => {
         const result = await providerOf(TYPES.replication).check!({}, { ...inputsOf(replicationOuts), adminPort: 0, password: "", connectRetry: 0 });
         expect(result.failures!.map((f) => f.property).sort()).toEqual(["adminPort", "connectRetry", "password"]);
@@ -96,9 +104,24 @@ describe("Topology", () => {
         expect(await provider().diff("topology", outs, { ...inputs, servers: [...servers, { name: "s3", adminHost: "127.0.0.1", adminPort: 13309 }] }))
             .toMatchObject({ changes: true, replaces: [] });
     });
-    test("check refuses a sourceIndex naming no server", async () => {
-        const result = await provider().check!({}, { ...inputs, sourceIndex: 3 });
-        expect(result.failures).toEqual([{ property: "sourceIndex", reason: "sourceIndex must be a server index from 0 to 2, got 3" }]);
+    test("check refuses a sourceIndex naming no server, and an allowFailover that is not a boolean", async () => {
+        const result = await provider().check!({}, { ...inputs, sourceIndex: 3, allowFailover: "yes" });
+        expect(result.failures).toEqual([
+            { property: "sourceIndex", reason: "sourceIndex must be a server index from 0 to 2, got 3" },
+            { property: "allowFailover", reason: "allowFailover must be true or false, got \"yes\"" },
+        ]);
+    });
+    test("allowFailover missing from older state is false: no change; a left-out server keeps every up looking at it", async () => {
+        expect(await provider().diff("topology", outs, { ...inputs, allowFailover: false })).toMatchObject({ changes: false });
+        expect(await provider().diff("topology", outs, { ...inputs, allowFailover: true })).toMatchObject({ changes: true, replaces: [] });
+        expect(await provider().diff("topology", { ...outs, leftOut: { 0: "did not answer" } }, inputs)).toMatchObject({ changes: true, replaces: [] });
+        expect(await provider().diff("topology", { ...outs, leftOut: {} }, inputs)).toMatchObject({ changes: false });
+    });
+    test("a move to a left-out server is refused before any server is contacted", async () => {
+        const servers404 = servers.map((s) => ({ ...s, adminPort: 1 }));
+        await expect(provider().update!("topology", { ...outs, servers: servers404, leftOut: { 1: "did not answer" } },
+            { ...inputs, servers: servers404, sourceIndex: 1 }))
+            .rejects.toThrow("sourceIndex 0 -> 1: refused, nothing was changed: server 1 (s1) is left out of replication (did not answer)");
     });
 });
 
@@ -122,6 +145,14 @@ describe("ServerRole diff", () => {
     });
     test("a role change from config is an update, never a replacement", async () => {
         expect(await diff(outs, { ...inputs, role: "replica" })).toMatchObject({ changes: true, replaces: [] });
+    });
+    test("left out: an update that records it without touching the server; rejoined: applied again", async () => {
+        expect(await diff(outs, { ...inputs, leftOut: "did not answer" })).toMatchObject({ changes: true, replaces: [] });
+        const gone = { ...inputs, adminPort: 1, role: "replica", leftOut: "did not answer" };
+        const { outs: recorded } = await providerOf(TYPES.serverRole).update!("id", outs, gone);
+        expect(recorded).toMatchObject({ leftOut: "did not answer", readOnly: true });
+        expect(await diff({ ...recorded, readOnly: false }, gone)).toMatchObject({ changes: false });
+        expect(await diff(recorded, { ...gone, leftOut: "" })).toMatchObject({ changes: true, replaces: [] });
     });
     test("a replica without super_read_only on MySQL is locked again", async () => {
         expect(await diff({ ...outs, role: "replica", readOnly: true, superReadOnly: false }, { ...inputs, role: "replica" }))

@@ -115,9 +115,11 @@ describe("replication statements", () => {
 });
 
 describe("role statements", () => {
-    test("MySQL 8+ persists; super_read_only off before read_only for a source", () => {
-        expect(sql.roleStatements(v("8.4.3"), "source").map((s) => s.sql))
-            .toEqual(["SET PERSIST super_read_only = OFF", "SET PERSIST read_only = OFF"]);
+    test("MySQL 8+ persists only the fence: a source opens for now and restarts read-only; super_read_only off first", () => {
+        expect(sql.roleStatements(v("8.4.3"), "source").map((s) => s.sql)).toEqual([
+            "SET PERSIST_ONLY read_only = ON", "SET PERSIST_ONLY super_read_only = ON",
+            "SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF",
+        ]);
         expect(sql.roleStatements(v("8.0.36"), "replica").map((s) => s.sql))
             .toEqual(["SET PERSIST read_only = ON", "SET PERSIST super_read_only = ON"]);
     });
@@ -167,6 +169,37 @@ describe("status rows", () => {
     });
     test("no row means not configured", () => {
         expect(sql.normaliseStatus(undefined)).toMatchObject({ configured: false, ioRunning: "No", sqlRunning: "No" });
+    });
+    test("relay log used up: read and applied positions agree, under either flavor's column names", () => {
+        const mysql = (exec: number) => sql.normaliseStatus({ Source_Host: "s", Source_Log_File: "mysql-bin.000002",
+            Read_Source_Log_Pos: 900, Relay_Source_Log_File: "mysql-bin.000002", Exec_Source_Log_Pos: exec });
+        expect(sql.relayLogApplied(mysql(900))).toBe(true);
+        expect(sql.relayLogApplied(mysql(450))).toBe(false);
+        const mariadb = (file: string) => sql.normaliseStatus({ Master_Host: "s", Master_Log_File: "mysql-bin.000003",
+            Read_Master_Log_Pos: 120, Relay_Master_Log_File: file, Exec_Master_Log_Pos: 120 });
+        expect(sql.relayLogApplied(mariadb("mysql-bin.000003"))).toBe(true);
+        expect(sql.relayLogApplied(mariadb("mysql-bin.000002"))).toBe(false);
+    });
+});
+
+describe("seeding server id", () => {
+    test("a fresh replica catches up under an id no lab server has, distinct per server", () => {
+        expect(sql.seedingServerId(1)).toBe(4294967294);
+        expect(sql.seedingServerId(10)).toBe(4294967285);
+        expect(() => sql.seedingServerId(0)).toThrow(/server id 0 is not a lab server id/);
+    });
+});
+
+describe("failover statements", () => {
+    test.each([
+        ["5.7.44", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD"],
+        ["8.0.22", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"],
+        ["9.7.4", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"],
+        ["10.4.34-MariaDB", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD"],
+        ["11.8.3-MariaDB", "STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD"],
+    ])("%s stops and starts only the receiving thread", (version, stop, start) => {
+        const d = sql.replicationDialect(v(version));
+        expect([d.stopIo.sql, d.startIo.sql]).toEqual([stop, start]);
     });
 });
 

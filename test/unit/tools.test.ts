@@ -293,6 +293,17 @@ describe("status rows", () => {
         // Configured one way, seen another: the table says so (in red on a terminal).
         expect(statusTable([probe(0)], true)).toContain("\x1b[");
     });
+
+    test("a server the stack left out: shown as left out with its reason, counted as not replicating", () => {
+        const reason = "holds transactions server 1 lacks: 0-1-43";
+        const [source, leftOut] = labServers(parseOutputs({ ...outputsJson(), leftOut: { 1: reason } }, "x"));
+        expect([source.leftOut, leftOut.leftOut]).toEqual(["", reason]);
+        const row = rowFromProbe(leftOut, { version: "11.8.3-MariaDB", serverId: 2, readOnly: { read_only: 1, super_read_only: null }, executedGtids: "0-1-43" });
+        expect(row).toMatchObject({ leftOut: reason, replicating: false, observedRole: "fenced" });
+        expect(statusTable([row]).split("\n")[1]).toMatch(/^1\s+mysql-replicas-dev-server-1\s+left out\s+fenced\s/);
+        expect(statusSummary([row])).toBe(`PROBLEM: 1 of 1 replicas not replicating: mysql-replicas-dev-server-1 (left out: ${reason})`);
+        expect(() => parseOutputs({ ...outputsJson(), leftOut: ["x"] }, "x")).toThrow(/leftOut must map server indexes to reasons/);
+    });
 });
 
 describe("verify", () => {

@@ -85,8 +85,11 @@ export interface LiveStack {
     config(): StackConfig;
     /** Sets (merges) config keys; null removes one. */
     setConfig(config: StackConfig): Promise<void>;
-    /** `pulumi up --refresh`: converges the lab; resolves to the stack outputs, secrets in plain text. */
-    up(config?: StackConfig): Promise<StackOutputs>;
+    /**
+     * `pulumi up --refresh`: converges the lab; resolves to the stack outputs, secrets in plain text.
+     * `{ refresh: false }` is `pulumi up --refresh=false` for this one up.
+     */
+    up(config?: StackConfig, op?: { refresh?: boolean }): Promise<StackOutputs>;
     /** `pulumi preview --refresh`: the planned steps, touching nothing. */
     preview(config?: StackConfig): Promise<PlannedStep[]>;
     /** `pulumi refresh`: reads every resource back into the state. */
@@ -217,7 +220,7 @@ abstract class BaseStack implements LiveStack {
     }
 
     abstract setConfig(config: StackConfig): Promise<void>;
-    abstract up(config?: StackConfig): Promise<StackOutputs>;
+    abstract up(config?: StackConfig, op?: { refresh?: boolean }): Promise<StackOutputs>;
     abstract preview(config?: StackConfig): Promise<PlannedStep[]>;
     abstract refresh(): Promise<PlannedStep[]>;
     abstract destroy(): Promise<PlannedStep[]>;
@@ -251,10 +254,10 @@ class MockRuntimeStack extends BaseStack {
         this.mergeConfig(config);
     }
 
-    up(config?: StackConfig): Promise<StackOutputs> {
+    up(config?: StackConfig, op?: { refresh?: boolean }): Promise<StackOutputs> {
         return this.serial(async () => {
             this.mergeConfig(config ?? {});
-            const res = await this.run("up");
+            const res = await this.run("up", op?.refresh);
             return res.outputs ?? {};
         });
     }
@@ -289,7 +292,7 @@ class MockRuntimeStack extends BaseStack {
         new StateFile(this.statePath, this.passphrase).remove();
     }
 
-    private run(op: Operation): Promise<RunResponse> {
+    private run(op: Operation, refresh = this.options.refresh ?? true): Promise<RunResponse> {
         const request: RunRequest = {
             op,
             project: PROJECT,
@@ -299,7 +302,7 @@ class MockRuntimeStack extends BaseStack {
             secretKeys: Object.entries(this.cfg).filter(([, v]) => v.secret).map(([k]) => fullKey(k)),
             statePath: this.statePath,
             passphrase: this.passphrase,
-            refresh: this.options.refresh ?? true,
+            refresh,
         };
         const lines: string[] = [];
         return new Promise<RunResponse>((resolve, reject) => {
@@ -447,12 +450,12 @@ class AutomationStack extends BaseStack {
         return { steps, refreshSteps, onEvent, onOutput: (out: string) => out.split("\n").filter(Boolean).forEach((l) => this.log(l)) };
     }
 
-    up(config?: StackConfig): Promise<StackOutputs> {
+    up(config?: StackConfig, op?: { refresh?: boolean }): Promise<StackOutputs> {
         return this.serial(async () => {
             this.mergeConfig(config ?? {});
             const stack = await this.pushConfig();
             const c = this.collector("outputs");
-            const res = await stack.up({ refresh: this.options.refresh ?? true, onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
+            const res = await stack.up({ refresh: op?.refresh ?? this.options.refresh ?? true, onEvent: c.onEvent, onOutput: c.onOutput, color: "never" });
             this.lastSteps = c.steps;
             this.lastRefreshSteps = c.refreshSteps;
             return Object.fromEntries(Object.entries(res.outputs).map(([k, v]) => [k, v.value]));

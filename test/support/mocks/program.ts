@@ -39,6 +39,8 @@ export interface RunOptions {
     /** Secret config, keyed without the project prefix. */
     readonly secrets?: Record<string, string>;
     readonly preview?: boolean;
+    /** Outputs the mocked engine adds to a resource's state, by resource type (e.g. a Topology's leftOut). */
+    readonly extraState?: Record<string, Record<string, unknown>>;
 }
 
 
@@ -62,7 +64,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
         pulumi = require("@pulumi/pulumi");
         settings = require("@pulumi/pulumi/runtime/settings");
         pulumi.runtime.setMocks({
-            newResource: (args) => ({ id: mockId(args), state: mockState(args) }),
+            newResource: (args) => ({ id: mockId(args), state: { ...mockState(args), ...opts.extraState?.[args.type] } }),
             call: (args) => mockCall(args),
         }, PROJECT, stack, opts.preview ?? false);
         recordRegistrations(registrations);
