@@ -24,6 +24,8 @@ export const DEFAULTS = {
     bindAddress: "127.0.0.1",
     basePort: 13306,
     connectRetrySeconds: 2,
+    semiSync: false,
+    semiSyncTimeoutMs: 10000,
     readEndpoint: true,
     readEndpointPort: 13399,
     proxyImage: "haproxy:2.8",
@@ -59,6 +61,10 @@ export interface LabSettings {
     readonly bindAddress: string;
     readonly basePort: number;
     readonly connectRetrySeconds: number;
+    /** Semi-synchronous replication: a commit on the source waits for a replica's acknowledgement. */
+    readonly semiSync: boolean;
+    /** How long it waits before it goes on asynchronously. */
+    readonly semiSyncTimeoutMs: number;
     readonly readEndpoint: boolean;
     readonly readEndpointPort: number;
     readonly proxyImage: string;
@@ -134,6 +140,8 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
     const bindAddress = str("bindAddress", DEFAULTS.bindAddress, (v) => net.isIP(v) !== 0, "an IPv4 or IPv6 address such as 127.0.0.1");
     const basePort = int("basePort", DEFAULTS.basePort, 1, 65535);
     const connectRetrySeconds = int("connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600);
+    const semiSync = bool("semiSync", DEFAULTS.semiSync);
+    const semiSyncTimeoutMs = int("semiSyncTimeoutMs", DEFAULTS.semiSyncTimeoutMs, 1, 3600000);
     const readEndpoint = bool("readEndpoint", DEFAULTS.readEndpoint);
     const readEndpointPort = int("readEndpointPort", DEFAULTS.readEndpointPort, 1, 65535);
     const proxyImage = str("proxyImage", DEFAULTS.proxyImage, (v) => IMAGE_REF.test(v), "a Docker image reference such as haproxy:2.8");
@@ -171,7 +179,7 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
 
     return {
         replicaCount, sourceIndex, allowFailover, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
-        basePort, connectRetrySeconds, readEndpoint, readEndpointPort, proxyImage, servers,
+        basePort, connectRetrySeconds, semiSync, semiSyncTimeoutMs, readEndpoint, readEndpointPort, proxyImage, servers,
     };
 }
 

@@ -119,16 +119,8 @@ export class MysqlLab extends pulumi.ComponentResource {
             imageVersion: s.imageVersion,
         }, { parent: this });
 
-        const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {
-            serverName: this.source.internalHost,
-            adminHost: this.source.host,
-            adminPort: this.source.port,
-            adminPassword: this.passwords.rootPassword,
-            role: "source",
-        }, { parent: this, dependsOn: [this.source.container, this.topology] });
-
         this.replications = [];
-        this.roles = [sourceRole];
+        const replicaRoles: ServerRole[] = [];
         for (const spec of s.servers.filter((x) => x.role === "replica")) {
             const replica = this.servers[spec.index];
             const replication = new Replication(`${name}-server-${spec.index}-replication`, {
@@ -152,15 +144,29 @@ export class MysqlLab extends pulumi.ComponentResource {
                 deletedWith: replica.container,
             });
             this.replications.push(replication);
-            this.roles.push(new ServerRole(`${name}-server-${spec.index}-role`, {
+            replicaRoles.push(new ServerRole(`${name}-server-${spec.index}-role`, {
                 serverName: replica.internalHost,
                 adminHost: replica.host,
                 adminPort: replica.port,
                 adminPassword: this.passwords.rootPassword,
                 role: "replica",
                 leftOut: leftOut(spec.index),
+                semiSync: s.semiSync,
+                semiSyncTimeoutMs: s.semiSyncTimeoutMs,
             }, { parent: this, dependsOn: [replication, this.topology], deletedWith: replica.container }));
         }
+        // The source is opened once its replicas replicate: with semi-sync on, a source with none to
+        // acknowledge would hold the first commits for the whole timeout.
+        const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {
+            serverName: this.source.internalHost,
+            adminHost: this.source.host,
+            adminPort: this.source.port,
+            adminPassword: this.passwords.rootPassword,
+            role: "source",
+            semiSync: s.semiSync,
+            semiSyncTimeoutMs: s.semiSyncTimeoutMs,
+        }, { parent: this, dependsOn: [this.source.container, this.topology, ...replicaRoles] });
+        this.roles = [sourceRole, ...replicaRoles];
 
         if (s.readEndpoint) {
             this.readEndpoint = new ReadEndpoint(`${name}-read`, {

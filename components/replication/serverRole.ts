@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AdminInputs, adminEndpoint, execAll, isGone, query, readServerVersion, withAdminKeys, withConnection } from "./connection";
+import { AdminInputs, adminEndpoint, execAll, isGone, query, readServerVersion, sleep, withAdminKeys, withConnection } from "./connection";
+import { withSuperReadOnlyLifted } from "./replication";
 import * as sql from "./sql";
 import type { Role } from "./sql";
 
@@ -15,6 +16,11 @@ export interface ServerRoleInputs extends AdminInputs {
     readonly role: Role;
     /** Why the server is left out of replication (see Topology), or "": a left-out server is not touched. */
     readonly leftOut: string;
+    /** Semi-synchronous replication: the source waits for a replica's acknowledgement, up to the timeout. */
+    /** Off when left out. */
+    readonly semiSync?: boolean;
+    /** Defaults to 10000, the servers' own default. */
+    readonly semiSyncTimeoutMs?: number;
 }
 
 export interface ServerRoleOutputs extends ServerRoleInputs {
@@ -24,25 +30,103 @@ export interface ServerRoleOutputs extends ServerRoleInputs {
     readonly superReadOnly: boolean | null;
     /** Whether read-only survives a restart (SET PERSIST), for every role. */
     readonly persisted: boolean;
+    /** Whether this server's side of semi-sync (its role's) is enabled, as read; null where it was never set up. */
+    readonly semiSyncEnabled: boolean | null;
 }
 
 async function apply(i: ServerRoleInputs): Promise<ServerRoleOutputs> {
     // Topology fenced it if it answered; if not, it starts read-only.
-    if (i.leftOut) return { ...i, readOnly: true, superReadOnly: null, persisted: false };
+    if (i.leftOut) return { ...i, readOnly: true, superReadOnly: null, persisted: false, semiSyncEnabled: null };
     return withConnection(adminEndpoint(i), 120, `server ${i.serverName}`, async (conn) => {
         const v = await readServerVersion(conn);
         await execAll(conn, sql.roleStatements(v, i.role));
-        return { ...i, ...(await readBack(conn, v)) };
+        await applySemiSync(conn, v, i);
+        return { ...i, ...(await readBack(conn, v, i.role)) };
     });
 }
 
-async function readBack(conn: import("mysql2/promise").Connection, v: sql.ServerVersion) {
+type Conn = import("mysql2/promise").Connection;
+
+/** The semi-sync plugins present (MySQL); every one on MariaDB, where it is built in. */
+async function semiSyncReady(conn: Conn, d: sql.SemiSyncDialect): Promise<{ missing: { name: string; library: string }[] }> {
+    if (d.plugins.length === 0) return { missing: [] };
+    const rows = await query<{ name: string }>(conn, {
+        sql: "SELECT PLUGIN_NAME AS name FROM information_schema.PLUGINS WHERE PLUGIN_STATUS = 'ACTIVE' AND PLUGIN_NAME IN (?)",
+        params: [d.plugins.map((p) => p.name)],
+    });
+    return { missing: d.plugins.filter((p) => !rows.some((r) => r.name === p.name)) };
+}
+
+/**
+ * Semi-sync for the server's role. Every server gets both sides' plugins (any may become the source);
+ * a server that never had semi-sync on is left alone while it is off. A replica's IO thread restarts
+ * when its side changes, as it registers as semi-synchronous only when it connects.
+ */
+async function applySemiSync(conn: Conn, v: sql.ServerVersion, i: ServerRoleInputs): Promise<void> {
+    const d = sql.semiSyncDialect(v);
+    const { missing } = await semiSyncReady(conn, d);
+    const on = i.semiSync ?? false;
+    if (missing.length > 0 && !on) return;
+    if (missing.length > 0) {
+        // The plugin table is written on this server alone: never binlogged, never an errant transaction.
+        await withSuperReadOnlyLifted(conn, v, async () => {
+            await query(conn, { sql: "SET SESSION sql_log_bin = 0" });
+            try {
+                for (const p of missing) await query(conn, sql.installPlugin(p));
+            } finally {
+                await query(conn, { sql: "SET SESSION sql_log_bin = 1" });
+            }
+        });
+    }
+    const [before] = await query<{ replica_enabled: unknown }>(conn, d.readSettings);
+    await execAll(conn, d.settings(i.role, on, i.semiSyncTimeoutMs ?? 10000));
+    if (i.role === "replica" && (Number(before.replica_enabled) === 1) !== on) {
+        const r = sql.replicationDialect(v);
+        const [st] = await query(conn, r.showStatus);
+        if (sql.normaliseStatus(st).ioRunning !== "No") await execAll(conn, [r.stopIo, r.startIo]);
+    }
+    if (i.role === "source" && on) await reconnectAsyncReplicas(conn, d);
+}
+
+/**
+ * A MySQL replica registers as semi-synchronous only if its source had the plugin when it connected.
+ * When fewer replicas acknowledge than are connected, the source ends their binlog dump threads;
+ * each replica reconnects within its retry interval, this time as semi-synchronous.
+ */
+async function reconnectAsyncReplicas(conn: Conn, d: sql.SemiSyncDialect): Promise<void> {
+    const clients = async () => {
+        const [row] = await query<{ Value: string }>(conn, { sql: "SHOW GLOBAL STATUS LIKE ?", params: [`${d.sourcePrefix}_clients`] });
+        return Number(row?.Value ?? 0);
+    };
+    const dumps = await query<{ id: number }>(conn, {
+        sql: "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID')",
+    });
+    if ((await clients()) >= dumps.length) return;
+    for (const t of dumps) await query(conn, { sql: `KILL ${Number(t.id)}` }).catch(() => undefined);
+    const deadline = Date.now() + 20_000;
+    while ((await clients()) < dumps.length && Date.now() < deadline) await sleep(250);
+}
+
+async function readBack(conn: Conn, v: sql.ServerVersion, role: sql.Role) {
     const [row] = await query<{ read_only: unknown; super_read_only: unknown }>(conn, sql.readOnlyQuery(v));
+    const d = sql.semiSyncDialect(v);
+    let semiSyncEnabled: boolean | null = null;
+    if ((await semiSyncReady(conn, d)).missing.length === 0) {
+        const [ss] = await query<{ source_enabled: unknown; replica_enabled: unknown }>(conn, d.readSettings);
+        semiSyncEnabled = Number(role === "source" ? ss.source_enabled : ss.replica_enabled) === 1;
+    }
     return {
         readOnly: Number(row.read_only) === 1,
         superReadOnly: row.super_read_only === null ? null : Number(row.super_read_only) === 1,
         persisted: v.flavor === "mysql" && sql.atLeast(v, 8),
+        semiSyncEnabled,
     };
+}
+
+/** True when semi-sync as read differs from what the inputs ask (a MariaDB restart turns it off). */
+function semiSyncDrifted(o: Partial<ServerRoleOutputs>): boolean {
+    const wanted = o.semiSync ?? false;
+    return o.semiSyncEnabled === null || o.semiSyncEnabled === undefined ? wanted : o.semiSyncEnabled !== wanted;
 }
 
 /** True when what was read matches what the role asks for. */
@@ -65,7 +149,10 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
         const replaces = (["adminHost", "adminPort"] as const).filter((k) => o[k] !== news[k]);
         const changed = (["role", "adminUser", "adminPassword", "serverName"] as const).filter((k) => o[k] !== news[k]);
         if ((o.leftOut ?? "") !== (news.leftOut ?? "")) changed.push("serverName");
-        const drifted = !o.leftOut && o.readOnly !== undefined && !roleHolds(o);
+        // State from before semi-sync existed has it off.
+        if ((o.semiSync ?? false) !== (news.semiSync ?? false) ||
+            (news.semiSync && o.semiSyncTimeoutMs !== news.semiSyncTimeoutMs)) changed.push("role");
+        const drifted = !o.leftOut && o.readOnly !== undefined && (!roleHolds(o) || semiSyncDrifted(o));
         return { changes: replaces.length + changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
@@ -76,7 +163,7 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
         if (p.leftOut) return { id, props: p };
         try {
             const state = await withConnection(adminEndpoint(p), 10, `server ${p.serverName}`, async (conn) =>
-                readBack(conn, await readServerVersion(conn)));
+                readBack(conn, await readServerVersion(conn), p.role));
             return { id, props: { ...p, ...state } };
         } catch (err) {
             if (!isGone(err)) throw err;
@@ -104,6 +191,10 @@ export interface ServerRoleArgs {
     readonly role: pulumi.Input<Role>;
     /** Why the server is left out of replication (from Topology); "" (the default) when it is not. */
     readonly leftOut?: pulumi.Input<string>;
+    /** Semi-synchronous replication; defaults to off. */
+    readonly semiSync?: pulumi.Input<boolean>;
+    /** How long the source waits for an acknowledgement before going on asynchronously; defaults to 10000. */
+    readonly semiSyncTimeoutMs?: pulumi.Input<number>;
 }
 
 /** Applies a server's role at run time: writable source, read-only replicas. */
@@ -111,15 +202,19 @@ export class ServerRole extends pulumi.dynamic.Resource {
     declare public readonly readOnly: pulumi.Output<boolean>;
     declare public readonly superReadOnly: pulumi.Output<boolean | null>;
     declare public readonly persisted: pulumi.Output<boolean>;
+    declare public readonly semiSyncEnabled: pulumi.Output<boolean | null>;
     constructor(name: string, args: ServerRoleArgs, opts?: pulumi.CustomResourceOptions) {
         super(serverRoleProvider, name, {
             ...args,
             adminUser: args.adminUser ?? "root",
             adminPassword: pulumi.secret(args.adminPassword),
             leftOut: args.leftOut ?? "",
+            semiSync: args.semiSync ?? false,
+            semiSyncTimeoutMs: args.semiSyncTimeoutMs ?? 10000,
             readOnly: undefined,
             superReadOnly: undefined,
             persisted: undefined,
+            semiSyncEnabled: undefined,
         }, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "adminPassword"] },
         "replication", "ServerRole");
     }

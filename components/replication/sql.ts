@@ -188,6 +188,50 @@ export function switchoverDialect(v: ServerVersion): SwitchoverDialect {
         };
 }
 
+/** Semi-synchronous replication: plugin and variable names by flavor and version. */
+export interface SemiSyncDialect {
+    /** Plugins to install (MySQL): name and library. MariaDB has it built in. */
+    readonly plugins: readonly { readonly name: string; readonly library: string }[];
+    /** The variable prefixes: source (master) side and replica (slave) side. */
+    readonly sourcePrefix: string;
+    readonly replicaPrefix: string;
+    /**
+     * For a role: on a source, the source side (on or off, with its timeout) and the replica side off;
+     * on a replica, the reverse. Persisted where the flavor can.
+     */
+    settings(role: Role, on: boolean, timeoutMs: number): Statement[];
+    /** One row: `source_enabled`, `replica_enabled`, `timeout_ms`. Needs the plugins on MySQL. */
+    readonly readSettings: Statement;
+}
+
+export function semiSyncDialect(v: ServerVersion): SemiSyncDialect {
+    const modern = v.flavor === "mysql" && atLeast(v, 8, 0, 26);
+    const src = modern ? "rpl_semi_sync_source" : "rpl_semi_sync_master";
+    const rep = modern ? "rpl_semi_sync_replica" : "rpl_semi_sync_slave";
+    const set = v.flavor === "mysql" && atLeast(v, 8) ? "SET PERSIST" : "SET GLOBAL";
+    const plugins = v.flavor === "mariadb" ? [] : modern
+        ? [{ name: src, library: "semisync_source.so" }, { name: rep, library: "semisync_replica.so" }]
+        : [{ name: src, library: "semisync_master.so" }, { name: rep, library: "semisync_slave.so" }];
+    return {
+        plugins,
+        sourcePrefix: src,
+        replicaPrefix: rep,
+        settings: (role, on, timeoutMs) => role === "source"
+            ? [{ sql: `${set} ${src}_enabled = ${on ? "ON" : "OFF"}` }, { sql: `${set} ${src}_timeout = ${int(timeoutMs)}` },
+                { sql: `${set} ${rep}_enabled = OFF` }]
+            : [{ sql: `${set} ${src}_enabled = OFF` }, { sql: `${set} ${rep}_enabled = ${on ? "ON" : "OFF"}` }],
+        readSettings: {
+            sql: `SELECT @@GLOBAL.${src}_enabled AS source_enabled, @@GLOBAL.${rep}_enabled AS replica_enabled, @@GLOBAL.${src}_timeout AS timeout_ms`,
+        },
+    };
+}
+
+/** Installs a plugin; the name and library are the lab's own constants, never user input. */
+export function installPlugin(p: { name: string; library: string }): Statement {
+    if (!/^[a-z_]+$/.test(p.name) || !/^[a-z_]+\.so$/.test(p.library)) throw new Error(`not a plugin: ${p.name} ${p.library}`);
+    return { sql: `INSTALL PLUGIN ${p.name} SONAME '${p.library}'` };
+}
+
 /** Reads the read-only settings back; one row with `read_only` and `super_read_only` (null where absent). */
 export function readOnlyQuery(v: ServerVersion): Statement {
     return v.flavor === "mysql"

@@ -43,6 +43,18 @@ export interface StatusRow {
     readonly lastError: string;
     /** True for a replica whose threads both run. Sources are always true. */
     readonly replicating: boolean;
+    /** Semi-sync as the server shows it; null where it has no semi-sync variables (plugins not installed). */
+    readonly semiSync: SemiSyncState | null;
+}
+
+/**
+ * Semi-sync on one server: its side for its observed role enabled or not; on a source, whether it
+ * is waiting for acknowledgements now (false after a timeout: asynchronous) and from how many replicas.
+ */
+export interface SemiSyncState {
+    readonly enabled: boolean;
+    readonly active: boolean | null;
+    readonly clients: number | null;
 }
 
 /** What the queries of one reachable server returned. */
@@ -53,6 +65,25 @@ export interface ServerProbe {
     /** The SHOW REPLICA/SLAVE STATUS row, if any. */
     readonly statusRow?: Record<string, unknown>;
     readonly executedGtids: string;
+    /** SHOW GLOBAL VARIABLES and SHOW GLOBAL STATUS rows named rpl_semi_sync*, lower-cased names. */
+    readonly semiSync?: Record<string, string>;
+}
+
+/** Reads semi-sync from its variables under either flavor's names (pure). */
+export function semiSyncState(values: Record<string, string> | undefined, sourceSide: boolean): SemiSyncState | null {
+    if (!values) return null;
+    const pick = (...names: string[]) => names.map((n) => values[n]).find((v) => v !== undefined);
+    const on = (v: string | undefined) => v === undefined ? null : v.toUpperCase() === "ON" || v === "1";
+    const enabled = on(sourceSide ? pick("rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled")
+        : pick("rpl_semi_sync_replica_enabled", "rpl_semi_sync_slave_enabled"));
+    if (enabled === null) return null;
+    if (!sourceSide) return { enabled, active: null, clients: null };
+    const clients = pick("rpl_semi_sync_source_clients", "rpl_semi_sync_master_clients");
+    return {
+        enabled,
+        active: on(pick("rpl_semi_sync_source_status", "rpl_semi_sync_master_status")),
+        clients: clients === undefined ? null : Number(clients),
+    };
 }
 
 function flag(v: unknown): boolean | null {
@@ -89,6 +120,7 @@ export function rowFromProbe(server: LabServer, probe: ServerProbe): StatusRow {
         executedGtids: probe.executedGtids,
         lastError: redact(errors.join("; ")),
         replicating: server.role === "source" || (threadsUp && !server.leftOut),
+        semiSync: semiSyncState(probe.semiSync, server.role === "source"),
     };
 }
 
@@ -98,7 +130,7 @@ export function unreachableRow(server: LabServer, error: string): StatusRow {
         index: server.index, name: server.name, role: server.role, leftOut: server.leftOut, observedRole: null, expectedServerId: server.serverId, serverId: null,
         endpoint: formatEndpoint(server.admin), reachable: false, version: null, readOnly: null, superReadOnly: null,
         replicationConfigured: false, ioThread: null, sqlThread: null, secondsBehind: null, executedGtids: null,
-        lastError: redact(error), replicating: server.role === "source",
+        lastError: redact(error), replicating: server.role === "source", semiSync: null,
     };
 }
 
@@ -109,15 +141,19 @@ export async function probeServer(conn: Connection): Promise<ServerProbe> {
     const version = sql.parseServerVersion(v.v);
     const d = sql.replicationDialect(version);
     // One connection runs these one after another; Promise.all only saves the waits in between.
-    const [[id], [ro], statusRows, [gtids]] = await Promise.all([
+    const [[id], [ro], statusRows, [gtids], semiVars, semiStatus] = await Promise.all([
         query<{ id: string | number }>(conn, { sql: "SELECT @@GLOBAL.server_id AS id" }),
         query<{ read_only: unknown; super_read_only: unknown }>(conn, sql.readOnlyQuery(version)),
         query(conn, d.showStatus),
         query<{ gtids: string | null }>(conn, d.executedGtids),
+        query<{ Variable_name: string; Value: string }>(conn, { sql: "SHOW GLOBAL VARIABLES LIKE 'rpl\\_semi\\_sync\\_%'" }),
+        query<{ Variable_name: string; Value: string }>(conn, { sql: "SHOW GLOBAL STATUS LIKE 'Rpl\\_semi\\_sync\\_%'" }),
     ]);
+    const semi = [...semiVars, ...semiStatus];
     return {
         version: v.v, serverId: Number(id.id), readOnly: ro, statusRow: statusRows[0],
         executedGtids: String(gtids?.gtids ?? "").replace(/\s+/g, ""),
+        semiSync: semiVars.length === 0 ? undefined : Object.fromEntries(semi.map((r) => [r.Variable_name.toLowerCase(), String(r.Value)])),
     };
 }
 
@@ -153,6 +189,7 @@ const COLUMNS: Column[] = [
     { header: "IO" },
     { header: "SQL" },
     { header: "BEHIND", align: "right" },
+    { header: "SEMI-SYNC" },
     { header: "EXECUTED GTIDS" },
     { header: "LAST ERROR" },
 ];
@@ -184,6 +221,7 @@ export function statusTable(rows: readonly StatusRow[], colour = false, gtidWidt
             yesNo(r.ioThread, replica),
             yesNo(r.sqlThread, replica),
             { text: r.secondsBehind === null ? "-" : `${r.secondsBehind}s`, colour: (r.secondsBehind ?? 0) > 0 ? "yellow" : undefined },
+            semiSyncCell(r),
             { text: r.executedGtids === null ? "-" : r.executedGtids === "" ? "(none)" : shorten(r.executedGtids, gtidWidth) },
             { text: r.lastError.replace(/\s+/g, " "), colour: r.lastError ? "red" : undefined },
         ];
@@ -191,12 +229,30 @@ export function statusTable(rows: readonly StatusRow[], colour = false, gtidWidt
     return formatTable(COLUMNS, body, colour);
 }
 
+function semiSyncCell(r: StatusRow): Cell {
+    const ss = r.semiSync;
+    if (!ss) return { text: "-", colour: "dim" };
+    if (!ss.enabled) return { text: "off" };
+    if (ss.active === null) return { text: "on" };
+    return ss.active ? { text: `on, ${ss.clients ?? 0} ack`, colour: "green" } : { text: "ASYNC (timed out)", colour: "red" };
+}
+
+/** What the source says of semi-sync, as a clause for the verdict; "" when it is off. */
+export function semiSyncSummary(rows: readonly StatusRow[]): string {
+    const ss = rows.find((r) => r.role === "source")?.semiSync;
+    if (!ss?.enabled || ss.active === null) return "";
+    return ss.active
+        ? `; semi-sync on: ${ss.clients ?? 0} replica(s) acknowledging`
+        : "; semi-sync fell back to asynchronous: no replica acknowledged within the timeout";
+}
+
 /** A one-line verdict under the table. */
 export function statusSummary(rows: readonly StatusRow[]): string {
     const bad = notReplicating(rows);
     const replicas = rows.filter((r) => r.role === "replica").length;
-    if (bad.length === 0) return `OK: ${replicas} of ${replicas} replicas replicating`;
+    if (bad.length === 0) return `OK: ${replicas} of ${replicas} replicas replicating${semiSyncSummary(rows)}`;
     const why = (r: StatusRow) => r.leftOut ? `left out: ${r.leftOut}`
         : !r.reachable ? "unreachable" : `IO ${r.ioThread ?? "-"}, SQL ${r.sqlThread ?? "-"}`;
-    return `PROBLEM: ${bad.length} of ${replicas} replicas not replicating: ` + bad.map((r) => `${r.name} (${why(r)})`).join(", ");
+    return `PROBLEM: ${bad.length} of ${replicas} replicas not replicating: ` + bad.map((r) => `${r.name} (${why(r)})`).join(", ") +
+        semiSyncSummary(rows);
 }

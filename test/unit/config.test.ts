@@ -44,6 +44,8 @@ describe("parseConfig", () => {
         ["flavor", "postgres", "auto, mysql or mariadb"],
         ["pullImage", "yes", "true or false"],
         ["allowFailover", "1", "true or false"],
+        ["semiSync", "on", "true or false"],
+        ["semiSyncTimeoutMs", "0", "an integer from 1 to 3600000"],
         ["database", "my-db", "letters, digits or underscores"],
         ["database", "mysql", "not a system schema"],
         ["image", "MySQL 8", "a Docker image reference"],

@@ -85,6 +85,13 @@ describe("servers", () => {
         expect(roles).toEqual({ "lab-server-0-role": "source", "lab-server-1-role": "replica", "lab-server-2-role": "replica", "lab-server-3-role": "replica" });
     });
 
+    test("semi-sync off by default; the source opens after every replica's role (nothing to acknowledge before)", () => {
+        const all = ofType(run, TYPES.serverRole);
+        for (const r of all) expect([r.inputs.semiSync, r.inputs.semiSyncTimeoutMs]).toEqual([false, 10000]);
+        const source = all.find((r) => r.inputs.role === "source")!;
+        for (const r of all.filter((x) => x.inputs.role === "replica")) expect(source.dependencies).toContain(r.urn);
+    });
+
     test("no container carries its role: not in name, command, environment or labels", () => {
         const containers = serverContainers(run);
         for (const c of containers) {
@@ -195,6 +202,11 @@ describe("the source is chosen by sourceIndex", () => {
         ]);
         expect(run.outputs.leftOut).toEqual({ 0: reason });
     });
+});
+
+test("semiSync and its timeout reach every server's role", async () => {
+    const run = await program({ replicaCount: "1", semiSync: "true", semiSyncTimeoutMs: "1500" });
+    for (const r of ofType(run, TYPES.serverRole)) expect([r.inputs.semiSync, r.inputs.semiSyncTimeoutMs]).toEqual([true, 1500]);
 });
 
 describe("secrets", () => {

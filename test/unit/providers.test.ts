@@ -146,6 +146,16 @@ describe("ServerRole diff", () => {
     test("a role change from config is an update, never a replacement", async () => {
         expect(await diff(outs, { ...inputs, role: "replica" })).toMatchObject({ changes: true, replaces: [] });
     });
+    test("semi-sync: turning it on or changing its timeout is an update; found off where it should be on (a restart) is drift", async () => {
+        expect(await diff(outs, { ...inputs, semiSync: false, semiSyncTimeoutMs: 10000 })).toMatchObject({ changes: false });
+        expect(await diff(outs, { ...inputs, semiSync: true, semiSyncTimeoutMs: 10000 })).toMatchObject({ changes: true, replaces: [] });
+        const on = { ...outs, semiSync: true, semiSyncTimeoutMs: 10000, semiSyncEnabled: true };
+        const { readOnly: _a, superReadOnly: _b, persisted: _c, semiSyncEnabled: _d, ...onInputs } = on;
+        expect(await diff(on, onInputs)).toMatchObject({ changes: false });
+        expect(await diff(on, { ...onInputs, semiSyncTimeoutMs: 500 })).toMatchObject({ changes: true, replaces: [] });
+        expect(await diff({ ...on, semiSyncEnabled: false }, onInputs)).toMatchObject({ changes: true, replaces: [] });
+        expect(await diff({ ...on, semiSyncEnabled: null }, onInputs)).toMatchObject({ changes: true, replaces: [] });
+    });
     test("left out: an update that records it without touching the server; rejoined: applied again", async () => {
         expect(await diff(outs, { ...inputs, leftOut: "did not answer" })).toMatchObject({ changes: true, replaces: [] });
         const gone = { ...inputs, adminPort: 1, role: "replica", leftOut: "did not answer" };

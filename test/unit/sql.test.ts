@@ -182,6 +182,39 @@ describe("status rows", () => {
     });
 });
 
+describe("semi-synchronous replication", () => {
+    test("MySQL 8.0.26+ and 9.x: source/replica plugins and names, persisted", () => {
+        const d = sql.semiSyncDialect(v("9.7.4"));
+        expect(d.plugins).toEqual([{ name: "rpl_semi_sync_source", library: "semisync_source.so" },
+            { name: "rpl_semi_sync_replica", library: "semisync_replica.so" }]);
+        expect(d.plugins.map((p) => sql.installPlugin(p).sql)).toEqual([
+            "INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'", "INSTALL PLUGIN rpl_semi_sync_replica SONAME 'semisync_replica.so'"]);
+        expect(d.settings("source", true, 2000).map((s) => s.sql)).toEqual([
+            "SET PERSIST rpl_semi_sync_source_enabled = ON", "SET PERSIST rpl_semi_sync_source_timeout = 2000",
+            "SET PERSIST rpl_semi_sync_replica_enabled = OFF"]);
+        expect(d.settings("replica", true, 2000).map((s) => s.sql)).toEqual([
+            "SET PERSIST rpl_semi_sync_source_enabled = OFF", "SET PERSIST rpl_semi_sync_replica_enabled = ON"]);
+        expect(d.readSettings.sql).toContain("@@GLOBAL.rpl_semi_sync_source_timeout AS timeout_ms");
+    });
+    test("MySQL 8.0.25 and older: master/slave plugins; 5.7 cannot persist", () => {
+        expect(sql.semiSyncDialect(v("8.0.25")).plugins.map((p) => p.library)).toEqual(["semisync_master.so", "semisync_slave.so"]);
+        expect(sql.semiSyncDialect(v("8.0.25")).settings("source", false, 10000)[0].sql).toBe("SET PERSIST rpl_semi_sync_master_enabled = OFF");
+        expect(sql.semiSyncDialect(v("5.7.44")).settings("replica", true, 10000).map((s) => s.sql))
+            .toEqual(["SET GLOBAL rpl_semi_sync_master_enabled = OFF", "SET GLOBAL rpl_semi_sync_slave_enabled = ON"]);
+    });
+    test("MariaDB: built in (no plugin), master/slave names, not persisted", () => {
+        const d = sql.semiSyncDialect(v("11.8.3-MariaDB"));
+        expect(d.plugins).toEqual([]);
+        expect(d.settings("source", true, 500).map((s) => s.sql)).toEqual([
+            "SET GLOBAL rpl_semi_sync_master_enabled = ON", "SET GLOBAL rpl_semi_sync_master_timeout = 500",
+            "SET GLOBAL rpl_semi_sync_slave_enabled = OFF"]);
+    });
+    test("a timeout that is not a whole number is refused; only the lab's plugins are installed", () => {
+        expect(() => sql.semiSyncDialect(v("9.7.4")).settings("source", true, 1.5)).toThrow(/not a non-negative integer/);
+        expect(() => sql.installPlugin({ name: "x; DROP", library: "a.so" })).toThrow(/not a plugin/);
+    });
+});
+
 describe("seeding server id", () => {
     test("a fresh replica catches up under an id no lab server has, distinct per server", () => {
         expect(sql.seedingServerId(1)).toBe(4294967294);

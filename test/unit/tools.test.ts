@@ -276,10 +276,10 @@ describe("status rows", () => {
         ];
         const lines = statusTable(rows).trimEnd().split("\n");
         expect(lines).toHaveLength(4);
-        expect(lines[0]).toMatch(/^#\s+NAME\s+ROLE\s+OBSERVED\s+ID\s+REACHABLE\s+READ-ONLY\s+IO\s+SQL\s+BEHIND\s+EXECUTED GTIDS\s+LAST ERROR$/);
-        expect(lines[1]).toMatch(/^0\s+mysql-replicas-dev-server-0\s+source\s+source\s+1\s+yes\s+OFF\s+-\s+-\s+-\s+3e11fa47-71ca-11e1-9e33-c80aa9429562:1-1…$/);
-        expect(lines[2]).toMatch(/^1\s+mysql-replicas-dev-server-1\s+replica\s+replica\s+2\s+yes\s+super\s+Yes\s+Yes\s+3s\s+3e11fa47\S+…$/);
-        expect(lines[3]).toMatch(/^2\s+mysql-replicas-dev-server-2\s+replica\s+-\s+3\?\s+NO\s+-\s+-\s+-\s+-\s+-\s+connect ECONNREFUSED 127\.0\.0\.1:13308$/);
+        expect(lines[0]).toMatch(/^#\s+NAME\s+ROLE\s+OBSERVED\s+ID\s+REACHABLE\s+READ-ONLY\s+IO\s+SQL\s+BEHIND\s+SEMI-SYNC\s+EXECUTED GTIDS\s+LAST ERROR$/);
+        expect(lines[1]).toMatch(/^0\s+mysql-replicas-dev-server-0\s+source\s+source\s+1\s+yes\s+OFF\s+-\s+-\s+-\s+-\s+3e11fa47-71ca-11e1-9e33-c80aa9429562:1-1…$/);
+        expect(lines[2]).toMatch(/^1\s+mysql-replicas-dev-server-1\s+replica\s+replica\s+2\s+yes\s+super\s+Yes\s+Yes\s+3s\s+-\s+3e11fa47\S+…$/);
+        expect(lines[3]).toMatch(/^2\s+mysql-replicas-dev-server-2\s+replica\s+-\s+3\?\s+NO\s+-\s+-\s+-\s+-\s+-\s+-\s+connect ECONNREFUSED 127\.0\.0\.1:13308$/);
         expect(statusSummary(rows)).toContain("1 of 2 replicas not replicating");
     });
 
@@ -292,6 +292,21 @@ describe("status rows", () => {
         expect(unreachableRow(servers[1], "down").observedRole).toBeNull();
         // Configured one way, seen another: the table says so (in red on a terminal).
         expect(statusTable([probe(0)], true)).toContain("\x1b[");
+    });
+
+    test("semi-sync as status shows it: acknowledged, fallen back to asynchronous, a replica's side, none", async () => {
+        const { semiSyncState, semiSyncSummary } = await import("../../scripts/lib/status");
+        const mysqlSource = { rpl_semi_sync_source_enabled: "ON", rpl_semi_sync_source_status: "ON", rpl_semi_sync_source_clients: "2" };
+        expect(semiSyncState(mysqlSource, true)).toEqual({ enabled: true, active: true, clients: 2 });
+        const mariadbFallback = { rpl_semi_sync_master_enabled: "ON", rpl_semi_sync_master_status: "OFF", rpl_semi_sync_master_clients: "0" };
+        expect(semiSyncState(mariadbFallback, true)).toEqual({ enabled: true, active: false, clients: 0 });
+        expect(semiSyncState({ rpl_semi_sync_replica_enabled: "ON" }, false)).toEqual({ enabled: true, active: null, clients: null });
+        expect(semiSyncState(undefined, true)).toBeNull();
+        const source = rowFromProbe(servers[0], { version: "11.8.3-MariaDB", serverId: 1, readOnly: { read_only: 0, super_read_only: null },
+            executedGtids: "", semiSync: mariadbFallback });
+        expect(statusTable([source]).split("\n")[1]).toContain("ASYNC (timed out)");
+        expect(semiSyncSummary([source])).toBe("; semi-sync fell back to asynchronous: no replica acknowledged within the timeout");
+        expect(statusSummary([source])).toBe("OK: 0 of 0 replicas replicating; semi-sync fell back to asynchronous: no replica acknowledged within the timeout");
     });
 
     test("a server the stack left out: shown as left out with its reason, counted as not replicating", () => {
