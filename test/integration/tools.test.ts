@@ -124,11 +124,14 @@ describeWithDocker(`the lab tools against a 1+2 lab of ${TEST_IMAGE} with a read
 
         const text = await tool("status", ["--outputs", outputsFile]);
         expect(text.code).toBe(0);
-        expect(text.stdout).toMatch(/^#\s+NAME\s+ROLE\s+OBSERVED\s+ID\s+REACHABLE\s+READ-ONLY\s+IO\s+SQL\s+BEHIND\s+EXECUTED GTIDS\s+LAST ERROR$/m);
+        expect(text.stdout).toMatch(/^#\s+NAME\s+ROLE\s+OBSERVED\s+ID\s+REACHABLE\s+READ-ONLY\s+IO\s+SQL\s+BEHIND\s+SEMI-SYNC\s+EXECUTED GTIDS\s+LAST ERROR$/m);
         // The column as the table prints it: shortened past its width, and "super" where super_read_only is on (MySQL).
         const gtids = shorten(rows[0].executedGtids, GTID_COLUMN_WIDTH).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-        const readOnly = (await lab!.version(2)).flavor === "mysql" ? "super" : "ON";
-        expect(text.stdout).toMatch(new RegExp(`^\\s*2\\s+${lab!.servers[2].name}\\s+replica\\s+replica\\s+3\\s+yes\\s+${readOnly}\\s+Yes\\s+Yes\\s+0s\\s+${gtids}$`, "m"));
+        const mysql = (await lab!.version(2)).flavor === "mysql";
+        const readOnly = mysql ? "super" : "ON";
+        // Semi-sync is off: MySQL has no plugin for it then ("-"), MariaDB has it built in ("off").
+        const semiSync = mysql ? "-" : "off";
+        expect(text.stdout).toMatch(new RegExp(`^\\s*2\\s+${lab!.servers[2].name}\\s+replica\\s+replica\\s+3\\s+yes\\s+${readOnly}\\s+Yes\\s+Yes\\s+0s\\s+${semiSync}\\s+${gtids}$`, "m"));
         expect(text.stdout).toContain("OK: 2 of 2 replicas replicating");
         expect(text.stdout).not.toContain("\x1b[");
         expectNoSecrets(json);
