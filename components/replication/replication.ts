@@ -213,6 +213,8 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
                     await query(conn, d.stop);
                     await query(conn, { sql: `SET GLOBAL server_id = ${Number(id)}` });
                     await query(conn, d.start);
+                    // Connected and applying again before anything is reported.
+                    await waitCaughtUp(conn, d, source.gtids, deadline, i);
                 }
                 return { ...i, ...(await statusOf(conn, d, v)) };
             } catch (err) {
