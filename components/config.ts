@@ -40,7 +40,16 @@ export interface ServerSpec {
     readonly serverId: number;
     /** Host port published on `bindAddress`. */
     readonly hostPort: number;
+    /** Seconds this server, as a replica, stays behind its source on purpose (0: none). */
+    readonly delaySeconds: number;
+    /** Whether the read endpoint may send readers to it although it is delayed. */
+    readonly serveReads: boolean;
 }
+
+/** What `replicas` may say of one server. */
+export const REPLICA_OPTIONS = ["delaySeconds", "serveReads"] as const;
+/** Longest delay a replica may have: a week (MySQL and MariaDB take up to 2^31-1 s). */
+export const MAX_DELAY_SECONDS = 604800;
 
 /** Validated, typed config (passwords excluded: they stay Outputs). */
 export interface LabSettings {
@@ -122,7 +131,7 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
         return value;
     };
 
-    const known = new Set([...Object.keys(DEFAULTS), ...PASSWORD_KEYS]);
+    const known = new Set([...Object.keys(DEFAULTS), ...PASSWORD_KEYS, "replicas"]);
     for (const key of Object.keys(raw)) {
         if (!known.has(key)) {
             problems.push(`${project}:${key}: unknown key; expected one of ${[...known].sort().join(", ")}`);
@@ -168,6 +177,8 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
         flavor = flavorSetting as Flavor;
     }
 
+    const perServer = replicaOptions(raw.replicas, replicaCount, sourceIndex, project, problems);
+
     if (problems.length > 0) throw new ConfigError(problems);
 
     const servers = Array.from({ length: replicaCount + 1 }, (_, index): ServerSpec => ({
@@ -175,12 +186,69 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
         role: index === sourceIndex ? "source" : "replica",
         serverId: index + 1,
         hostPort: basePort + index,
+        delaySeconds: perServer[index]?.delaySeconds ?? 0,
+        serveReads: perServer[index]?.serveReads ?? false,
     }));
 
     return {
         replicaCount, sourceIndex, allowFailover, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
         basePort, connectRetrySeconds, semiSync, semiSyncTimeoutMs, readEndpoint, readEndpointPort, proxyImage, servers,
     };
+}
+
+/**
+ * `replicas`: options per server index, as `pulumi config set --path 'replicas["2"].delaySeconds' 3600`
+ * writes them (a JSON object). Each problem is added to `problems`, naming the path and what is allowed.
+ */
+function replicaOptions(text: string | undefined, replicaCount: number, sourceIndex: number, project: string,
+    problems: string[]): Record<number, { delaySeconds?: number; serveReads?: boolean }> {
+    if (text === undefined) return {};
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        problems.push(`${project}:replicas: ${JSON.stringify(text)} is not allowed; expected an object such as {"2": {"delaySeconds": 3600}}`);
+        return {};
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        problems.push(`${project}:replicas: ${JSON.stringify(text)} is not allowed; expected an object such as {"2": {"delaySeconds": 3600}}`);
+        return {};
+    }
+    const out: Record<number, { delaySeconds?: number; serveReads?: boolean }> = {};
+    for (const [key, options] of Object.entries(value)) {
+        const where = `${project}:replicas["${key}"]`;
+        const index = /^\d+$/.test(key) ? Number(key) : NaN;
+        if (!Number.isInteger(index) || index > replicaCount) {
+            problems.push(`${where}: ${JSON.stringify(key)} is not allowed; expected a server index from 0 to ${replicaCount}`);
+            continue;
+        }
+        if (typeof options !== "object" || options === null || Array.isArray(options)) {
+            problems.push(`${where}: ${JSON.stringify(options)} is not allowed; expected an object with ${REPLICA_OPTIONS.join(" and/or ")}`);
+            continue;
+        }
+        const o = options as Record<string, unknown>;
+        for (const k of Object.keys(o).filter((k) => !(REPLICA_OPTIONS as readonly string[]).includes(k))) {
+            problems.push(`${where}.${k}: unknown key; expected one of ${REPLICA_OPTIONS.join(", ")}`);
+        }
+        const entry: { delaySeconds?: number; serveReads?: boolean } = {};
+        if (o.delaySeconds !== undefined) {
+            const d = o.delaySeconds;
+            if (!Number.isInteger(d) || (d as number) < 0 || (d as number) > MAX_DELAY_SECONDS) {
+                problems.push(`${where}.delaySeconds: ${JSON.stringify(d)} is not allowed; expected an integer from 0 to ${MAX_DELAY_SECONDS}`);
+            } else if ((d as number) > 0 && index === sourceIndex) {
+                problems.push(`${where}.delaySeconds: ${d} is not allowed; server ${index} is the source (sourceIndex), and a source ` +
+                    "cannot be delayed: remove its delay in one up, then move the source");
+            } else {
+                entry.delaySeconds = d as number;
+            }
+        }
+        if (o.serveReads !== undefined) {
+            if (typeof o.serveReads !== "boolean") problems.push(`${where}.serveReads: ${JSON.stringify(o.serveReads)} is not allowed; expected true or false`);
+            else entry.serveReads = o.serveReads;
+        }
+        out[index] = entry;
+    }
+    return out;
 }
 
 /** Secret config keys; each is generated with @pulumi/random when unset. */

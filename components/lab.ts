@@ -137,6 +137,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 password: this.passwords.replicationPassword,
                 connectRetry: s.connectRetrySeconds,
                 leftOut: leftOut(spec.index),
+                delaySeconds: spec.delaySeconds,
             }, {
                 parent: this,
                 dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology],
@@ -175,9 +176,11 @@ export class MysqlLab extends pulumi.ComponentResource {
                 networkName: this.network.name,
                 bindAddress: s.bindAddress,
                 hostPort: s.readEndpointPort,
-                // A left-out server holds data the source may not have: it serves no reads.
+                // A left-out server holds data the source may not have, and a delayed one old data: neither
+                // serves reads (a delayed one may, if its config says serveReads).
                 config: this.topology.leftOut.apply((out) => haproxyConfig({
-                    readers: s.servers.filter((x) => x.role === "replica" && !out?.[String(x.index)]).map((x) => this.servers[x.index].internalHost),
+                    readers: s.servers.filter((x) => x.role === "replica" && !out?.[String(x.index)] && (x.delaySeconds === 0 || x.serveReads))
+                        .map((x) => this.servers[x.index].internalHost),
                     fallback: this.source.internalHost,
                     checkPlugin: checkAuthPlugin(s.flavor, s.imageVersion),
                 })),

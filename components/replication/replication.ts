@@ -24,6 +24,8 @@ export interface ReplicationInputs extends AdminInputs {
     readonly retryCount: number;
     /** Bound on every wait in create and update. */
     readonly timeoutSeconds: number;
+    /** Seconds the replica stays behind its source on purpose (0: none). */
+    readonly delaySeconds?: number;
     /**
      * Why the replica is left out of replication (see Topology), or "": a left-out replica is not
      * touched at all; when it rejoins, it is pointed at the source again.
@@ -43,6 +45,8 @@ export interface ReplicationStatus {
     readonly lastSqlError: string;
     /** e.g. "mysql 8.4.3" */
     readonly serverVersion: string;
+    /** The delay the replica really has. */
+    readonly actualDelaySeconds?: number;
 }
 
 export type ReplicationOutputs = ReplicationInputs & ReplicationStatus;
@@ -53,7 +57,7 @@ const GONE_AFTER_SECONDS = 3;
 /** Inputs that change how the replica replicates: an update re-points it (STOP, CHANGE, START). */
 const REPOINT_KEYS: readonly (keyof ReplicationInputs)[] = [
     "sourceHost", "sourcePort", "sourceProbeHost", "sourceProbePort", "user", "password", "connectRetry", "retryCount",
-    "replicaInstance",
+    "replicaInstance", "delaySeconds",
 ];
 /** Inputs that only say how Pulumi works with the replica: an update records them and leaves replication alone. */
 const RECORD_KEYS: readonly (keyof ReplicationInputs)[] = ["adminUser", "adminPassword", "timeoutSeconds", "replicaName"];
@@ -61,7 +65,9 @@ const RECORD_KEYS: readonly (keyof ReplicationInputs)[] = ["adminUser", "adminPa
 const REPLACE_KEYS: readonly (keyof ReplicationInputs)[] = ["adminHost", "adminPort"];
 
 function changed(olds: ReplicationInputs, news: ReplicationInputs, keys: readonly (keyof ReplicationInputs)[]): string[] {
-    return keys.filter((k) => olds[k] !== news[k]);
+    // State from before delays existed has none.
+    const value = (o: ReplicationInputs, k: keyof ReplicationInputs) => (k === "delaySeconds" ? o[k] ?? 0 : o[k]);
+    return keys.filter((k) => value(olds, k) !== value(news, k));
 }
 
 function fail(i: ReplicationInputs, message: string): Error {
@@ -200,21 +206,27 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
             // no lab server has, and the server's own id comes back once it holds them.
             const [{ id }] = await query<{ id: number | string }>(conn, { sql: "SELECT @@GLOBAL.server_id AS id" });
             const seedingId = fresh ? sql.seedingServerId(Number(id)) : undefined;
+            // A fresh replica is seeded at once, and delayed (if it is to be) only once it holds everything;
+            // a delayed replica is not waited for: it applies what it has only after its delay.
+            const delay = i.delaySeconds ?? 0;
+            const firstDelay = fresh ? 0 : delay;
+            const pointWith = (delaySeconds: number) => d.changeSource({
+                host: i.sourceHost, port: i.sourcePort, user: i.user, password: i.password,
+                connectRetry: i.connectRetry, retryCount: i.retryCount, delaySeconds,
+            });
             try {
                 await query(conn, d.stop);
                 if (seedingId !== undefined) await query(conn, { sql: `SET GLOBAL server_id = ${seedingId}` });
-                await query(conn, d.changeSource({
-                    host: i.sourceHost, port: i.sourcePort, user: i.user, password: i.password,
-                    connectRetry: i.connectRetry, retryCount: i.retryCount,
-                }));
+                await query(conn, pointWith(firstDelay));
                 await query(conn, d.start);
-                await waitCaughtUp(conn, d, source.gtids, deadline, i);
-                if (seedingId !== undefined) {
+                await waitCaughtUp(conn, d, firstDelay > 0 ? "" : source.gtids, deadline, i);
+                if (seedingId !== undefined || firstDelay !== delay) {
                     await query(conn, d.stop);
-                    await query(conn, { sql: `SET GLOBAL server_id = ${Number(id)}` });
+                    if (seedingId !== undefined) await query(conn, { sql: `SET GLOBAL server_id = ${Number(id)}` });
+                    if (firstDelay !== delay) await query(conn, pointWith(delay));
                     await query(conn, d.start);
                     // Connected and applying again before anything is reported.
-                    await waitCaughtUp(conn, d, source.gtids, deadline, i);
+                    await waitCaughtUp(conn, d, delay > 0 ? "" : source.gtids, deadline, i);
                 }
                 return { ...i, ...(await statusOf(conn, d, v)) };
             } catch (err) {
@@ -265,6 +277,7 @@ async function statusOf(conn: Connection, d: sql.ReplicationDialect, v: sql.Serv
         lastIoError: s.lastIoError,
         lastSqlError: s.lastSqlError,
         serverVersion: `${v.flavor} ${v.major}.${v.minor}.${v.patch}`,
+        actualDelaySeconds: s.sqlDelay,
     };
 }
 
@@ -277,15 +290,16 @@ function drifted(olds: Partial<ReplicationOutputs>): boolean {
 function leftOutRecord(i: ReplicationInputs): ReplicationOutputs {
     return {
         ...i, ioRunning: "left out", sqlRunning: "left out", actualSourceHost: "", actualSourcePort: 0, secondsBehind: null,
-        lastIoError: i.leftOut, lastSqlError: "", serverVersion: "",
+        lastIoError: i.leftOut, lastSqlError: "", serverVersion: "", actualDelaySeconds: undefined,
     };
 }
 
 /** True when the status read from the replica says it replicates from where the inputs say. */
 export function replicatesAsDeclared(o: Pick<ReplicationOutputs, "ioRunning" | "sqlRunning" | "actualSourceHost" |
-    "actualSourcePort" | "sourceHost" | "sourcePort">): boolean {
+    "actualSourcePort" | "sourceHost" | "sourcePort" | "delaySeconds" | "actualDelaySeconds">): boolean {
     return o.ioRunning === "Yes" && o.sqlRunning === "Yes" &&
-        o.actualSourceHost === o.sourceHost && Number(o.actualSourcePort) === Number(o.sourcePort);
+        o.actualSourceHost === o.sourceHost && Number(o.actualSourcePort) === Number(o.sourcePort) &&
+        (o.actualDelaySeconds === undefined || Number(o.actualDelaySeconds) === (o.delaySeconds ?? 0));
 }
 
 /** The provider. Every module it needs is loaded inside its methods (see connection.ts). */
@@ -311,6 +325,8 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
         need("connectRetry", Number.isInteger(news.connectRetry) && news.connectRetry >= 1, "a whole number of seconds, at least 1");
         need("retryCount", Number.isInteger(news.retryCount) && news.retryCount >= 1, "a whole number, at least 1");
         need("timeoutSeconds", Number.isInteger(news.timeoutSeconds) && news.timeoutSeconds >= 1, "a whole number of seconds, at least 1");
+        need("delaySeconds", news.delaySeconds === undefined || (Number.isInteger(news.delaySeconds) && news.delaySeconds >= 0),
+            "a whole number of seconds, at least 0");
         return { inputs: news, failures };
     },
 
@@ -406,6 +422,8 @@ export interface ReplicationArgs {
     readonly timeoutSeconds?: pulumi.Input<number>;
     /** Why the replica is left out of replication (from Topology); "" (the default) when it is not. */
     readonly leftOut?: pulumi.Input<string>;
+    /** Seconds the replica stays behind on purpose; defaults to 0. Changed in place. */
+    readonly delaySeconds?: pulumi.Input<number>;
 }
 
 /**
@@ -421,6 +439,7 @@ export class Replication extends pulumi.dynamic.Resource {
     declare public readonly lastIoError: pulumi.Output<string>;
     declare public readonly lastSqlError: pulumi.Output<string>;
     declare public readonly serverVersion: pulumi.Output<string>;
+    declare public readonly actualDelaySeconds: pulumi.Output<number | undefined>;
 
     constructor(name: string, args: ReplicationArgs, opts?: pulumi.CustomResourceOptions) {
         super(replicationProvider, name, {
@@ -432,6 +451,7 @@ export class Replication extends pulumi.dynamic.Resource {
             retryCount: args.retryCount ?? 86400,
             timeoutSeconds: args.timeoutSeconds ?? 120,
             leftOut: args.leftOut ?? "",
+            delaySeconds: args.delaySeconds ?? 0,
             adminPassword: pulumi.secret(args.adminPassword),
             password: pulumi.secret(args.password),
             ioRunning: undefined,
@@ -442,6 +462,7 @@ export class Replication extends pulumi.dynamic.Resource {
             lastIoError: undefined,
             lastSqlError: undefined,
             serverVersion: undefined,
+            actualDelaySeconds: undefined,
         }, {
             ...opts,
             additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "adminPassword", "password"],

@@ -53,6 +53,8 @@ export interface SourceOptions {
     readonly connectRetry: number;
     /** Reconnect attempts before the IO thread gives up (MySQL only; MariaDB has a server-wide setting). */
     readonly retryCount: number;
+    /** Seconds the replica applies each transaction after its source committed it; left as it is when undefined. */
+    readonly delaySeconds?: number;
 }
 
 /** The statements a flavor and version use for each replication step. */
@@ -86,7 +88,8 @@ export function replicationDialect(v: ServerVersion): ReplicationDialect {
         return {
             changeSource: (o) => ({
                 sql: "CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, " +
-                    `MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = ${int(o.connectRetry)}`,
+                    `MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = ${int(o.connectRetry)}` +
+                    (o.delaySeconds === undefined ? "" : `, MASTER_DELAY = ${int(o.delaySeconds)}`),
                 params: [o.host, o.port, o.user, o.password],
             }),
             start: { sql: `START ${word}` },
@@ -117,6 +120,7 @@ export function replicationDialect(v: ServerVersion): ReplicationDialect {
             // caching_sha2_password (the default since 8.0) needs the source's RSA key without TLS.
             if (atLeast(v, 8)) options.push(`GET_${prefix}_PUBLIC_KEY = 1`);
             options.push(`${prefix}_CONNECT_RETRY = ${int(o.connectRetry)}`, `${prefix}_RETRY_COUNT = ${int(o.retryCount)}`);
+            if (o.delaySeconds !== undefined) options.push(`${prefix}_DELAY = ${int(o.delaySeconds)}`);
             return {
                 sql: `${modernChange ? "CHANGE REPLICATION SOURCE TO" : "CHANGE MASTER TO"} ${options.join(", ")}`,
                 params: [o.host, o.port, o.user, o.password],
@@ -256,6 +260,8 @@ export interface ReplicaStatus {
     readonly connectRetry: number;
     readonly retrievedGtids: string;
     readonly executedGtids: string;
+    /** Seconds the replica stays behind on purpose (SOURCE_DELAY / MASTER_DELAY). */
+    readonly sqlDelay: number;
     /** The source's binary log file and position the IO thread has read up to. */
     readonly readFile: string;
     readonly readPos: number;
@@ -290,6 +296,7 @@ export function normaliseStatus(row: Record<string, unknown> | undefined): Repli
         connectRetry: num("Connect_Retry"),
         retrievedGtids: text("Retrieved_Gtid_Set", "Gtid_IO_Pos"),
         executedGtids: text("Executed_Gtid_Set", "Gtid_Slave_Pos"),
+        sqlDelay: num("SQL_Delay"),
         readFile: text("Source_Log_File", "Master_Log_File"),
         readPos: num("Read_Source_Log_Pos", "Read_Master_Log_Pos"),
         execFile: text("Relay_Source_Log_File", "Relay_Master_Log_File"),

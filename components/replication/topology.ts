@@ -224,6 +224,11 @@ async function switchover(i: TopologyInputs, from: number, to: number, opened: O
     if ((await status(source)).configured) {
         throw refuse(`${label(source)} is not acting as the source: it replicates from another server; \`npm run status\` shows the servers' roles`);
     }
+    const targetDelay = (await status(target)).sqlDelay;
+    if (targetDelay > 0) {
+        throw refuse(`${label(target)} is a delayed replica (${targetDelay} s behind on purpose) and cannot become the source; ` +
+            "set its delaySeconds to 0 in one up, then move the source");
+    }
     const settle = Date.now() + Math.min(15, i.timeoutSeconds) * 1000;
     for (const m of [target, ...others]) {
         const problem = await healthyReplica(m, source, settle);
@@ -246,6 +251,8 @@ async function switchover(i: TopologyInputs, from: number, to: number, opened: O
 
         step = "drain";
         for (const m of [target, ...others]) {
+            // A delayed replica applies the rest after its delay, from the new source (GTIDs keep their place).
+            if (m !== target && (await status(m)).sqlDelay > 0) continue;
             if (!(await reaches(m, final, remaining()))) throw new Error(`${label(m)} did not reach ${final} within the timeout (${i.timeoutSeconds} s)`);
         }
 
@@ -319,6 +326,8 @@ async function failover(i: TopologyInputs, from: number, to: number, opened: Ope
         }
         step = "apply relay logs";
         for (const m of members) {
+            // A delayed replica would take its delay: what it received is compared below instead.
+            if ((await status(m)).sqlDelay > 0 && m !== target) continue;
             for (let st = await status(m); !sql.relayLogApplied(st); st = await status(m)) {
                 if (st.sqlRunning !== "Yes") throw new Error(`${label(m)}'s SQL thread stopped: ${st.lastSqlError || st.sqlRunning}`);
                 if (Date.now() >= deadline) throw new Error(`${label(m)} did not apply its relay log within ${i.timeoutSeconds} s`);
@@ -329,7 +338,7 @@ async function failover(i: TopologyInputs, from: number, to: number, opened: Ope
         const targetState = await readSource(target.conn);
         for (const m of others) {
             const ahead = await aheadOfSource(m.conn, m.version, targetState);
-            const more = [ahead.own, ahead.others].filter(Boolean).join(",");
+            const more = [ahead.own, ahead.others, await receivedBeyond(m, target, targetState)].filter(Boolean).join(",");
             if (more) throw new Error(`${label(m)} has executed transactions ${label(target)} lacks (${more}); promote ${label(m)} instead`);
             const own = await ownErrant(target, m);
             if (own) throw new Error(`${label(target)} holds transactions of its own that ${label(m)} lacks: ${own}`);
@@ -364,6 +373,17 @@ async function failover(i: TopologyInputs, from: number, to: number, opened: Ope
             (undone.length === 0 ? "every replica was put back as it was, replicating from the old source" :
                 `putting the replicas back failed too: ${undone.join("; ")}`));
     }
+}
+
+/** What a delayed replica has received but not applied that `target` lacks; "" for any other replica. */
+async function receivedBeyond(m: Member, target: Member, targetState: { state: string }): Promise<string> {
+    const st = await status(m);
+    if (st.sqlDelay === 0 || st.retrievedGtids === "") return "";
+    if (m.version.flavor === "mariadb") return sql.mariadbErrant(st.retrievedGtids, targetState.state).join(",");
+    const [row] = await query<{ beyond: string }>(target.conn, {
+        sql: "SELECT GTID_SUBTRACT(?, @@GLOBAL.gtid_executed) AS beyond", params: [st.retrievedGtids.replace(/\s+/g, "")],
+    });
+    return row.beyond ?? "";
 }
 
 /**

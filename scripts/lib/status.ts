@@ -38,6 +38,8 @@ export interface StatusRow {
     readonly ioThread: string | null;
     readonly sqlThread: string | null;
     readonly secondsBehind: number | null;
+    /** Seconds the replica stays behind on purpose (0: none); null where not replicating. */
+    readonly delaySeconds: number | null;
     readonly executedGtids: string | null;
     /** The IO or SQL thread's last error, or why the server could not be read. */
     readonly lastError: string;
@@ -117,6 +119,7 @@ export function rowFromProbe(server: LabServer, probe: ServerProbe): StatusRow {
         ioThread: status.configured || probe.statusRow ? status.ioRunning : null,
         sqlThread: status.configured || probe.statusRow ? status.sqlRunning : null,
         secondsBehind: status.secondsBehind,
+        delaySeconds: status.configured ? status.sqlDelay : null,
         executedGtids: probe.executedGtids,
         lastError: redact(errors.join("; ")),
         replicating: server.role === "source" || (threadsUp && !server.leftOut),
@@ -129,7 +132,7 @@ export function unreachableRow(server: LabServer, error: string): StatusRow {
     return {
         index: server.index, name: server.name, role: server.role, leftOut: server.leftOut, observedRole: null, expectedServerId: server.serverId, serverId: null,
         endpoint: formatEndpoint(server.admin), reachable: false, version: null, readOnly: null, superReadOnly: null,
-        replicationConfigured: false, ioThread: null, sqlThread: null, secondsBehind: null, executedGtids: null,
+        replicationConfigured: false, ioThread: null, sqlThread: null, secondsBehind: null, delaySeconds: null, executedGtids: null,
         lastError: redact(error), replicating: server.role === "source", semiSync: null,
     };
 }
@@ -220,13 +223,20 @@ export function statusTable(rows: readonly StatusRow[], colour = false, gtidWidt
             { text: readOnly, colour: r.readOnly === null ? undefined : (r.readOnly === replica ? undefined : "yellow") },
             yesNo(r.ioThread, replica),
             yesNo(r.sqlThread, replica),
-            { text: r.secondsBehind === null ? "-" : `${r.secondsBehind}s`, colour: (r.secondsBehind ?? 0) > 0 ? "yellow" : undefined },
+            behindCell(r),
             semiSyncCell(r),
             { text: r.executedGtids === null ? "-" : r.executedGtids === "" ? "(none)" : shorten(r.executedGtids, gtidWidth) },
             { text: r.lastError.replace(/\s+/g, " "), colour: r.lastError ? "red" : undefined },
         ];
     });
     return formatTable(COLUMNS, body, colour);
+}
+
+/** Seconds behind; a delayed replica's delay beside it, since its lag is on purpose. */
+function behindCell(r: StatusRow): Cell {
+    const delay = r.delaySeconds ? ` (delay ${r.delaySeconds}s)` : "";
+    if (r.secondsBehind === null) return { text: `-${delay}` };
+    return { text: `${r.secondsBehind}s${delay}`, colour: r.secondsBehind > (r.delaySeconds ?? 0) ? "yellow" : undefined };
 }
 
 function semiSyncCell(r: StatusRow): Cell {

@@ -67,6 +67,25 @@ describe("parseConfig", () => {
         expect(parseConfig({}).sourceIndex).toBe(0);
     });
 
+    test("replicas: a delay and serveReads per server index, as `pulumi config set --path` writes them", () => {
+        const s = parseConfig({ replicas: JSON.stringify({ 2: { delaySeconds: 3600 }, 1: { delaySeconds: 5, serveReads: true } }) });
+        expect(s.servers.map((x) => [x.index, x.delaySeconds, x.serveReads])).toEqual([[0, 0, false], [1, 5, true], [2, 3600, false]]);
+    });
+
+    test.each([
+        ['{"3": {"delaySeconds": 1}}', 'mysql-replicas:replicas["3"]: "3" is not allowed; expected a server index from 0 to 2'],
+        ['{"x": {}}', 'mysql-replicas:replicas["x"]: "x" is not allowed; expected a server index from 0 to 2'],
+        ['{"1": {"delaySeconds": -5}}', 'mysql-replicas:replicas["1"].delaySeconds: -5 is not allowed; expected an integer from 0 to 604800'],
+        ['{"1": {"delaySeconds": "60"}}', 'mysql-replicas:replicas["1"].delaySeconds: "60" is not allowed; expected an integer from 0 to 604800'],
+        ['{"1": {"delay": 60}}', 'mysql-replicas:replicas["1"].delay: unknown key; expected one of delaySeconds, serveReads'],
+        ['{"1": {"serveReads": "yes"}}', 'mysql-replicas:replicas["1"].serveReads: "yes" is not allowed; expected true or false'],
+        ['{"1": 5}', 'mysql-replicas:replicas["1"]: 5 is not allowed; expected an object with delaySeconds and/or serveReads'],
+        ['[1]', 'mysql-replicas:replicas: "[1]" is not allowed; expected an object such as {"2": {"delaySeconds": 3600}}'],
+        ['{"0": {"delaySeconds": 10}}', 'mysql-replicas:replicas["0"].delaySeconds: 10 is not allowed; server 0 is the source (sourceIndex), and a source cannot be delayed: remove its delay in one up, then move the source'],
+    ])("replicas %s is refused, naming the path, the value and what is allowed", (replicas, message) => {
+        expect(problems({ replicas })).toEqual([message]);
+    });
+
     test("allowFailover is off unless set", () => {
         expect(parseConfig({}).allowFailover).toBe(false);
         expect(parseConfig({ allowFailover: "true" }).allowFailover).toBe(true);

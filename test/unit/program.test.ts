@@ -204,6 +204,17 @@ describe("the source is chosen by sourceIndex", () => {
     });
 });
 
+test("a delayed replica: its Replication carries the delay, and the read endpoint leaves it out unless serveReads", async () => {
+    const run = await program({ replicaCount: "3", replicas: JSON.stringify({ 2: { delaySeconds: 3600 }, 3: { delaySeconds: 60, serveReads: true } }) });
+    const delays = Object.fromEntries(ofType(run, TYPES.replication).map((r) => [r.name, r.inputs.delaySeconds]));
+    expect(delays).toEqual({ "lab-server-1-replication": 0, "lab-server-2-replication": 3600, "lab-server-3-replication": 60 });
+    const proxy = ofType(run, TYPES.container).find((c) => c.name === "lab-read-container")!;
+    const content = (proxy.inputs.uploads as { content: string }[])[0].content;
+    expect(content.split("\n").filter((l) => l.trim().startsWith("server ")).map((l) => l.trim().split(" ")[1])).toEqual([
+        "mysql-replicas-dev-server-1", "mysql-replicas-dev-server-3", "mysql-replicas-dev-server-0",
+    ]);
+});
+
 test("semiSync and its timeout reach every server's role", async () => {
     const run = await program({ replicaCount: "1", semiSync: "true", semiSyncTimeoutMs: "1500" });
     for (const r of ofType(run, TYPES.serverRole)) expect([r.inputs.semiSync, r.inputs.semiSyncTimeoutMs]).toEqual([true, 1500]);

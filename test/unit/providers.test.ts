@@ -76,6 +76,13 @@ describe("Replication diff", () => {
     ])("drift found by read (%p) is repaired by the next up", async (drift) => {
         expect(await diff({ ...replicationOuts, ...drift }, inputsOf(replicationOuts))).toMatchObject({ changes: true, replaces: [] });
     });
+    test("a delay: changing it re-points in place; state from before delays is no change; a delay found different is drift", async () => {
+        expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), delaySeconds: 0 })).toMatchObject({ changes: false });
+        expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), delaySeconds: 60 })).toMatchObject({ changes: true, replaces: [] });
+        const delayed = { ...replicationOuts, delaySeconds: 60, actualDelaySeconds: 60 };
+        expect(await diff(delayed, { ...inputsOf(replicationOuts), delaySeconds: 60 })).toMatchObject({ changes: false });
+        expect(await diff({ ...delayed, actualDelaySeconds: 0 }, { ...inputsOf(replicationOuts), delaySeconds: 60 })).toMatchObject({ changes: true, replaces: [] });
+    });
     test("left out: recorded without contacting the replica, no drift while out; rejoined: an update", async () => {
         const out = { ...inputsOf(replicationOuts), adminPort: 1, leftOut: "holds transactions the source lacks: u:7" };
         const { outs } = await providerOf(TYPES.replication).create!(out);

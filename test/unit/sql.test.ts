@@ -100,6 +100,15 @@ describe("replication statements", () => {
         expect(statements("10.4.34-MariaDB").start).toBe("START SLAVE");
     });
 
+    test("a delay is added where given (0 clears one), in each dialect's word", () => {
+        expect(sql.replicationDialect(v("9.7.4")).changeSource({ ...options, delaySeconds: 3600 }).sql).toBe(`${MYSQL_MODERN_CHANGE}, SOURCE_DELAY = 3600`);
+        expect(sql.replicationDialect(v("8.0.22")).changeSource({ ...options, delaySeconds: 0 }).sql).toMatch(/, MASTER_DELAY = 0$/);
+        expect(sql.replicationDialect(v("11.8.3-MariaDB")).changeSource({ ...options, delaySeconds: 5 }).sql).toMatch(/MASTER_CONNECT_RETRY = 2, MASTER_DELAY = 5$/);
+        expect(sql.replicationDialect(v("9.7.4")).changeSource(options).sql).toBe(MYSQL_MODERN_CHANGE);
+        expect(() => sql.replicationDialect(v("9.7.4")).changeSource({ ...options, delaySeconds: -1 })).toThrow(/not a non-negative integer/);
+        expect(sql.normaliseStatus({ Source_Host: "s", SQL_Delay: 5 }).sqlDelay).toBe(5);
+    });
+
     test("credentials and hosts travel as parameters, never in the text", () => {
         for (const version of ["5.7.44", "8.0.22", "8.4.3", "10.11.6-MariaDB"]) {
             const stmt = sql.replicationDialect(v(version)).changeSource({ ...options, password: "s3cret'; DROP" });
