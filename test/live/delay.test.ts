@@ -10,7 +10,7 @@ import { collectStatus, statusTable } from "../../scripts/lib/status";
 import { describeWithDocker, imageExists } from "../support/docker";
 import { forgetStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
 import { TEST_IMAGE } from "../support/images";
-import { ServerLogin, replicaStatus, rows, sleep, waitFor, withConn } from "../support/mysql";
+import { ServerLogin, replicaStatus, rows, sleep, waitFor, waitForReaders, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
@@ -45,17 +45,8 @@ describeWithDocker("live: a delayed replica (issue 12)", () => {
         return seen;
     }
 
-    async function expectReaders(expected: number[]): Promise<void> {
-        const reader = parseMysqlUrl(outputs.readonlyConnectionStrings[0]);
-        await waitFor(`the read endpoint to serve exactly servers ${expected.join(", ")}`, 30_000, async () => {
-            const found = new Set<number>();
-            for (let k = 0; k < 20; k++) {
-                const [r] = await withConn({ ...reader, port: READ_PORT }, (c) => rows(c, "SELECT @@GLOBAL.server_id AS id")).catch(() => [{ id: 0 }]);
-                found.add(Number(r.id) - 1);
-            }
-            return JSON.stringify([...found].sort()) === JSON.stringify(expected) ? true : undefined;
-        }, 500);
-    }
+    const expectReaders = (expected: number[]) =>
+        waitForReaders({ ...parseMysqlUrl(outputs.readonlyConnectionStrings[0]), port: READ_PORT }, expected);
 
     beforeAll(async () => {
         if (!imageExists(TEST_IMAGE)) throw new Error(`${TEST_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);

@@ -15,7 +15,7 @@ import { collectStatus } from "../../scripts/lib/status";
 import { describeWithDocker, imageExists } from "../support/docker";
 import { forgetStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
 import { TEST_IMAGE } from "../support/images";
-import { ServerLogin, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
+import { ServerLogin, replicaStatus, rows, waitFor, waitForReaders, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
@@ -78,20 +78,8 @@ describeWithDocker("live: forced failover and the old source's return (issue 11)
         acked.push(...marker);
     }
 
-    /** Waits until 20 connections through the read endpoint reach exactly the servers `expected`. */
-    async function expectReaders(expected: number[]): Promise<void> {
-        const reader = parseMysqlUrl(outputs.readonlyConnectionStrings[0]);
-        let seen: number[] = [];
-        await waitFor(`the read endpoint to serve exactly servers ${expected.join(", ")}`, 30_000, async () => {
-            const found = new Set<number>();
-            for (let k = 0; k < 20; k++) {
-                const [r] = await withConn({ ...reader, port: READ_PORT }, (c) => rows(c, "SELECT @@GLOBAL.server_id AS id")).catch(() => [{ id: 0 }]);
-                found.add(Number(r.id) - 1);
-            }
-            seen = [...found].sort();
-            return JSON.stringify(seen) === JSON.stringify(expected) ? true : undefined;
-        }, 500).catch((err) => { throw new Error(`${(err as Error).message}; last seen: ${seen.join(", ")}`); });
-    }
+    const expectReaders = (expected: number[]) =>
+        waitForReaders({ ...parseMysqlUrl(outputs.readonlyConnectionStrings[0]), port: READ_PORT }, expected);
 
     async function kill(i: number): Promise<void> {
         await docker.getContainer(name(i)).kill();

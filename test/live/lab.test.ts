@@ -9,7 +9,7 @@ import { describeWithDocker, imageExists } from "../support/docker";
 import { PROXY_TEST_IMAGE, TEST_IMAGE, TEST_SERVER } from "../support/images";
 import { forgetStack, labelledObjects, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
-import { ServerLogin, insertRows, onPort, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
+import { ServerLogin, insertRows, onPort, replicaStatus, rows, waitFor, waitForReaders, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
@@ -48,15 +48,7 @@ describeWithDocker("live: index.ts on Docker (issue 5 scenarios 1-6)", () => {
     async function readEndpointServes(indexes: number[]): Promise<void> {
         if (!READ_ENDPOINT) return;
         expect(outputs.readEndpoint).toBe(`127.0.0.1:${READ_PORT}`);
-        const reader = { ...parseMysqlUrl(outputs.readonlyConnectionStrings[0]), port: READ_PORT };
-        const want = indexes.map((i) => `${PREFIX}-server-${i}`).sort().join(",");
-        await waitFor(`the read endpoint to serve ${want}`, 20_000, async () => {
-            const seen = new Set<string>();
-            for (let n = 0; n < 2 * indexes.length; n++) {
-                seen.add(await withConn(reader, async (c) => (await rows(c, "SELECT @@hostname AS h"))[0].h));
-            }
-            return [...seen].sort().join(",") === want ? true : undefined;
-        }, 500);
+        await waitForReaders({ ...parseMysqlUrl(outputs.readonlyConnectionStrings[0]), port: READ_PORT }, indexes, 20_000, 2 * indexes.length);
     }
 
     async function expectReplicating(indexes: number[]): Promise<void> {

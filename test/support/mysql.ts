@@ -89,6 +89,25 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     }
 }
 
+/**
+ * Waits until a round of `tries` connections through a read endpoint (as `reader`) reaches exactly the
+ * servers `expected`, by index (a lab server's server_id is its index + 1); the error says what the
+ * last round reached.
+ */
+export async function waitForReaders(reader: ServerLogin, expected: readonly number[], timeoutMs = 30_000, tries = 20): Promise<void> {
+    const want = [...expected].sort().join(", ");
+    let seen = "";
+    await waitFor(`the read endpoint to serve exactly servers ${want}`, timeoutMs, async () => {
+        const found = new Set<number>();
+        for (let k = 0; k < tries; k++) {
+            const [r] = await withConn(reader, (c) => rows(c, "SELECT @@GLOBAL.server_id AS id"));
+            found.add(Number(r.id) - 1);
+        }
+        seen = [...found].sort().join(", ");
+        return seen === want ? true : undefined;
+    }, 500).catch((err: Error) => { throw new Error(`${err.message}; the last round reached servers ${seen || "none"}`); });
+}
+
 /** Inserts `count` rows (id, payload) into `table` in batches, through `c`. */
 export async function insertRows(c: Connection, table: string, count: number, firstId = 1, batch = 1000): Promise<void> {
     for (let start = 0; start < count; start += batch) {
