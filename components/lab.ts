@@ -102,6 +102,18 @@ export class MysqlLab extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: this.servers.map((server) => server.container) });
         const leftOut = (index: number) => this.topology.leftOut.apply((l) => l?.[String(index)] ?? "");
 
+        // The source is opened first: the accounts are written on it, and a source that restarted comes
+        // back fenced. With semi-sync on, its plugin is then in place before any replica connects.
+        const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {
+            serverName: this.source.internalHost,
+            adminHost: this.source.host,
+            adminPort: this.source.port,
+            adminPassword: this.passwords.rootPassword,
+            role: "source",
+            semiSync: s.semiSync,
+            semiSyncTimeoutMs: s.semiSyncTimeoutMs,
+        }, { parent: this, dependsOn: [this.source.container, this.topology] });
+
         this.accounts = new LabAccounts(`${name}-accounts`, {
             flavor: s.flavor,
             host: this.source.host,
@@ -114,7 +126,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 readonly: this.passwords[ACCOUNT_PASSWORD.readonly],
             },
             serverContainer: this.source.container,
-            after: [this.topology],
+            after: [this.topology, sourceRole],
             checkUser: s.readEndpoint ? CHECK_USER : undefined,
             imageVersion: s.imageVersion,
         }, { parent: this });
@@ -156,17 +168,6 @@ export class MysqlLab extends pulumi.ComponentResource {
                 semiSyncTimeoutMs: s.semiSyncTimeoutMs,
             }, { parent: this, dependsOn: [replication, this.topology], deletedWith: replica.container }));
         }
-        // The source is opened once its replicas replicate: with semi-sync on, a source with none to
-        // acknowledge would hold the first commits for the whole timeout.
-        const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {
-            serverName: this.source.internalHost,
-            adminHost: this.source.host,
-            adminPort: this.source.port,
-            adminPassword: this.passwords.rootPassword,
-            role: "source",
-            semiSync: s.semiSync,
-            semiSyncTimeoutMs: s.semiSyncTimeoutMs,
-        }, { parent: this, dependsOn: [this.source.container, this.topology, ...replicaRoles] });
         this.roles = [sourceRole, ...replicaRoles];
 
         if (s.readEndpoint) {

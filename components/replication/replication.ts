@@ -204,7 +204,14 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
             // id of an earlier server at its index (its data discarded, or scaled down and up again),
             // and that server's transactions must not be skipped: the first catch-up runs under an id
             // no lab server has, and the server's own id comes back once it holds them.
-            const [{ id }] = await query<{ id: number | string }>(conn, { sql: "SELECT @@GLOBAL.server_id AS id" });
+            let [{ id }] = await query<{ id: number | string }>(conn, { sql: "SELECT @@GLOBAL.server_id AS id" });
+            // An id left from a seeding that was cut short (a lost connection) is put back first.
+            const own = sql.ownServerId(Number(id));
+            if (own !== Number(id)) {
+                await query(conn, d.stop);
+                await query(conn, { sql: `SET GLOBAL server_id = ${own}` });
+                id = own;
+            }
             const seedingId = fresh ? sql.seedingServerId(Number(id)) : undefined;
             // A fresh replica is seeded at once, and delayed (if it is to be) only once it holds everything;
             // a delayed replica is not waited for: it applies what it has only after its delay.
@@ -230,7 +237,13 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
                 }
                 return { ...i, ...(await statusOf(conn, d, v)) };
             } catch (err) {
-                if (seedingId !== undefined) await query(conn, { sql: `SET GLOBAL server_id = ${Number(id)}` }).catch(() => undefined);
+                if (seedingId !== undefined) {
+                    // Stopped first: the id can only change while replication is stopped.
+                    await query(conn, d.stop).catch(() => undefined);
+                    await query(conn, { sql: `SET GLOBAL server_id = ${Number(id)}` }).catch((e) => {
+                        throw fail(i, `${(err as Error).message}; putting server_id ${Number(id)} back failed too: ${(e as Error).message}`);
+                    });
+                }
                 // Leave no half-configured replica behind.
                 await execAll(conn, [d.stop, d.resetReplica]).catch(() => undefined);
                 throw err instanceof Error && err.message.startsWith("replication on ") ? err : fail(i, (err as Error).message);

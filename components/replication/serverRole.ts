@@ -32,11 +32,16 @@ export interface ServerRoleOutputs extends ServerRoleInputs {
     readonly persisted: boolean;
     /** Whether this server's side of semi-sync (its role's) is enabled, as read; null where it was never set up. */
     readonly semiSyncEnabled: boolean | null;
+    /**
+     * Whether it will start read-only (super_read_only persisted ON), as read; null where nothing persists.
+     * A source set up by an earlier version of the lab persisted itself writable: that is drift.
+     */
+    readonly startsFenced?: boolean | null;
 }
 
 async function apply(i: ServerRoleInputs): Promise<ServerRoleOutputs> {
     // Topology fenced it if it answered; if not, it starts read-only.
-    if (i.leftOut) return { ...i, readOnly: true, superReadOnly: null, persisted: false, semiSyncEnabled: null };
+    if (i.leftOut) return { ...i, readOnly: true, superReadOnly: null, persisted: false, semiSyncEnabled: null, startsFenced: null };
     return withConnection(adminEndpoint(i), 120, `server ${i.serverName}`, async (conn) => {
         const v = await readServerVersion(conn);
         await execAll(conn, sql.roleStatements(v, i.role));
@@ -115,11 +120,14 @@ async function readBack(conn: Conn, v: sql.ServerVersion, role: sql.Role) {
         const [ss] = await query<{ source_enabled: unknown; replica_enabled: unknown }>(conn, d.readSettings);
         semiSyncEnabled = Number(role === "source" ? ss.source_enabled : ss.replica_enabled) === 1;
     }
+    const fenceQuery = sql.persistedFenceQuery(v);
+    const startsFenced = fenceQuery ? (await query<{ v: string }>(conn, fenceQuery)).some((r) => String(r.v).toUpperCase() === "ON") : null;
     return {
         readOnly: Number(row.read_only) === 1,
         superReadOnly: row.super_read_only === null ? null : Number(row.super_read_only) === 1,
         persisted: v.flavor === "mysql" && sql.atLeast(v, 8),
         semiSyncEnabled,
+        startsFenced,
     };
 }
 
@@ -152,7 +160,7 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
         // State from before semi-sync existed has it off.
         if ((o.semiSync ?? false) !== (news.semiSync ?? false) ||
             (news.semiSync && o.semiSyncTimeoutMs !== news.semiSyncTimeoutMs)) changed.push("role");
-        const drifted = !o.leftOut && o.readOnly !== undefined && (!roleHolds(o) || semiSyncDrifted(o));
+        const drifted = !o.leftOut && o.readOnly !== undefined && (!roleHolds(o) || semiSyncDrifted(o) || o.startsFenced === false);
         return { changes: replaces.length + changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
@@ -215,6 +223,7 @@ export class ServerRole extends pulumi.dynamic.Resource {
             superReadOnly: undefined,
             persisted: undefined,
             semiSyncEnabled: undefined,
+            startsFenced: undefined,
         }, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "adminPassword"] },
         "replication", "ServerRole");
     }

@@ -236,6 +236,16 @@ export function installPlugin(p: { name: string; library: string }): Statement {
     return { sql: `INSTALL PLUGIN ${p.name} SONAME '${p.library}'` };
 }
 
+/**
+ * Whether the server will start fenced: super_read_only persisted as ON (MySQL 8+); undefined where
+ * nothing can be persisted. One row per persisted value, column `v`.
+ */
+export function persistedFenceQuery(v: ServerVersion): Statement | undefined {
+    return v.flavor === "mysql" && atLeast(v, 8)
+        ? { sql: "SELECT VARIABLE_VALUE AS v FROM performance_schema.persisted_variables WHERE VARIABLE_NAME = 'super_read_only'" }
+        : undefined;
+}
+
 /** Reads the read-only settings back; one row with `read_only` and `super_read_only` (null where absent). */
 export function readOnlyQuery(v: ServerVersion): Statement {
     return v.flavor === "mysql"
@@ -311,6 +321,11 @@ export function normaliseStatus(row: Record<string, unknown> | undefined): Repli
 export function seedingServerId(serverId: number): number {
     if (!Number.isInteger(serverId) || serverId < 1 || serverId >= 2147483647) throw new Error(`server id ${serverId} is not a lab server id`);
     return 4294967295 - serverId;
+}
+
+/** A server's own id: itself, or the id a seeding id stands for (see seedingServerId). */
+export function ownServerId(serverId: number): number {
+    return serverId >= 2147483648 ? 4294967295 - serverId : serverId;
 }
 
 /** True when the SQL thread has applied everything the IO thread received (the relay log is used up). */

@@ -313,6 +313,15 @@ async function failover(i: TopologyInputs, from: number, to: number, opened: Ope
             throw refuse(`${label(m)} cannot apply what it received: its SQL thread is ${st.sqlRunning}` +
                 `${st.lastSqlError ? ` (${st.lastSqlError})` : ""}; nothing was changed`);
         }
+        // Pulumi may fail to reach a source its replicas still reach (too many connections, the published
+        // port): promoting then would leave two writable servers.
+        if (st.ioRunning === "Yes") {
+            throw refuse(`${label(m)} is still connected to ${label(old)}, which answers its replicas although it did not ` +
+                `answer Pulumi (${(old as { error: string }).error}); a forced failover now would leave two sources; nothing was changed`);
+        }
+        if (m === target && st.sqlDelay > 0) {
+            throw refuse(`${label(m)} is a delayed replica (${st.sqlDelay} s behind on purpose) and cannot become the source; nothing was changed`);
+        }
     }
 
     let step = "stop receiving";
@@ -399,13 +408,19 @@ export async function rejoin(i: TopologyInputs, leftOut: LeftOut, skip: readonly
     for (const k of keys.filter((x) => skip.includes(x))) out[k] = leftOut[k];
     if (pending.length === 0) return { leftOut: out, notes };
 
-    let source: Member | undefined;
+    // Nothing here may throw: a move that already happened must be recorded. A server that cannot be
+    // checked stays left out, with the reason.
+    const server = i.servers[i.sourceIndex];
+    let source: Member;
     try {
-        const server = i.servers[i.sourceIndex];
         const conn = await connect(adminOf(i, server), 10, `server ${i.sourceIndex}`);
-        source = { index: i.sourceIndex, server, conn, version: await readServerVersion(conn) };
+        try {
+            source = { index: i.sourceIndex, server, conn, version: await readServerVersion(conn) };
+        } catch (err) {
+            await conn.end().catch(() => conn.destroy());
+            throw err;
+        }
     } catch (err) {
-        // Without the source nothing can be compared: everything stays as it is.
         for (const k of pending) out[k] = leftOut[k];
         notes.push(`left-out servers not checked: the source does not answer (${(err as Error).message})`);
         return { leftOut: out, notes };
@@ -414,40 +429,54 @@ export async function rejoin(i: TopologyInputs, leftOut: LeftOut, skip: readonly
         const sourceState = await readSource(source.conn);
         for (const k of pending) {
             const index = Number(k);
-            const server = i.servers[index];
             let conn: Connection;
             try {
-                conn = await connect(adminOf(i, server), 10, `server ${index}`);
+                conn = await connect(adminOf(i, i.servers[index]), 10, `server ${index}`);
             } catch {
                 out[k] = leftOut[k];
                 continue;
             }
             try {
-                const m: Member = { index, server, conn, version: await readServerVersion(conn) };
-                await execAll(conn, sql.roleStatements(m.version, "replica"));
-                const st = await status(m);
-                const ahead = await aheadOfSource(conn, m.version, sourceState);
-                const extra = [ahead.own, ahead.others].filter(Boolean).join(",");
-                if (await isFresh(conn, st)) {
-                    notes.push(`${label(m)} is new (empty volume): its Replication resource seeds it`);
-                } else if (extra === "") {
-                    await pointAt(i, m, source, true);
-                    notes.push(`rejoined ${label(m)} as a replica of ${label(source)}`);
-                } else {
-                    const d = sql.replicationDialect(m.version);
-                    if (st.configured) await withSuperReadOnlyLifted(conn, m.version, () => query(conn, d.stop));
-                    out[k] = `holds transactions ${label(source)} lacks: ${extra}; it stays out of replication, read-only. ` +
-                        "Look at them with mysqlbinlog if they matter; to bring the server back, remove its container and volume " +
-                        "and run `pulumi up`, which seeds it anew";
-                }
+                const result = await rejoinOne(i, { index, server: i.servers[index], conn, version: await readServerVersion(conn) }, source, sourceState);
+                if (result.reason) out[k] = result.reason;
+                if (result.note) notes.push(result.note);
+            } catch (err) {
+                out[k] = `${leftOut[k]} (checking it again failed: ${(err as Error).message})`;
             } finally {
                 await conn.end().catch(() => conn.destroy());
             }
         }
+    } catch (err) {
+        for (const k of pending) out[k] ??= leftOut[k];
+        notes.push(`left-out servers not checked: reading the source failed (${(err as Error).message})`);
     } finally {
-        await source.conn.end().catch(() => source!.conn.destroy());
+        await source.conn.end().catch(() => source.conn.destroy());
     }
     return { leftOut: out, notes };
+}
+
+/**
+ * One left-out server that answers: fenced, its replication stopped (a returning replica would go on
+ * applying what it received from the old source), then compared with the source and rejoined, handed
+ * to its Replication resource (fresh), or kept out with the reason.
+ */
+async function rejoinOne(i: TopologyInputs, m: Member, source: Member, sourceState: Awaited<ReturnType<typeof readSource>>):
+    Promise<{ reason?: string; note?: string }> {
+    await execAll(m.conn, sql.roleStatements(m.version, "replica"));
+    const st = await status(m);
+    if (st.configured) await withSuperReadOnlyLifted(m.conn, m.version, () => query(m.conn, sql.replicationDialect(m.version).stop));
+    if (await isFresh(m.conn, st)) return { note: `${label(m)} is new (empty volume): its Replication resource seeds it` };
+    const ahead = await aheadOfSource(m.conn, m.version, sourceState);
+    const extra = [ahead.own, ahead.others].filter(Boolean).join(",");
+    if (extra === "") {
+        await pointAt(i, m, source, true);
+        return { note: `rejoined ${label(m)} as a replica of ${label(source)}` };
+    }
+    return {
+        reason: `holds transactions ${label(source)} lacks: ${extra}; it stays out of replication, read-only. ` +
+            "Look at them with mysqlbinlog if they matter; to bring the server back, remove its container and volume " +
+            "and run `pulumi up`, which seeds it anew",
+    };
 }
 
 export const topologyProvider: pulumi.dynamic.ResourceProvider<TopologyInputs, TopologyOutputs> = {

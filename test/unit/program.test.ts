@@ -85,11 +85,12 @@ describe("servers", () => {
         expect(roles).toEqual({ "lab-server-0-role": "source", "lab-server-1-role": "replica", "lab-server-2-role": "replica", "lab-server-3-role": "replica" });
     });
 
-    test("semi-sync off by default; the source opens after every replica's role (nothing to acknowledge before)", () => {
+    test("semi-sync off by default; the source is opened before its accounts are written and before any replica replicates", () => {
         const all = ofType(run, TYPES.serverRole);
         for (const r of all) expect([r.inputs.semiSync, r.inputs.semiSyncTimeoutMs]).toEqual([false, 10000]);
         const source = all.find((r) => r.inputs.role === "source")!;
-        for (const r of all.filter((x) => x.inputs.role === "replica")) expect(source.dependencies).toContain(r.urn);
+        for (const r of [...ofType(run, TYPES.mysqlUser), ...ofType(run, TYPES.mysqlProvider)]) expect(r.dependencies).toContain(source.urn);
+        for (const r of all.filter((x) => x.inputs.role === "replica")) expect(source.dependencies).not.toContain(r.urn);
     });
 
     test("no container carries its role: not in name, command, environment or labels", () => {

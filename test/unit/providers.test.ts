@@ -163,6 +163,11 @@ describe("ServerRole diff", () => {
         expect(await diff({ ...on, semiSyncEnabled: false }, onInputs)).toMatchObject({ changes: true, replaces: [] });
         expect(await diff({ ...on, semiSyncEnabled: null }, onInputs)).toMatchObject({ changes: true, replaces: [] });
     });
+    test("a server that would start writable (a source persisted by an earlier version of the lab) is drift", async () => {
+        expect(await diff({ ...outs, startsFenced: false }, inputs)).toMatchObject({ changes: true, replaces: [] });
+        expect(await diff({ ...outs, startsFenced: true }, inputs)).toMatchObject({ changes: false });
+        expect(await diff({ ...outs, startsFenced: null }, inputs)).toMatchObject({ changes: false });
+    });
     test("left out: an update that records it without touching the server; rejoined: applied again", async () => {
         expect(await diff(outs, { ...inputs, leftOut: "did not answer" })).toMatchObject({ changes: true, replaces: [] });
         const gone = { ...inputs, adminPort: 1, role: "replica", leftOut: "did not answer" };

@@ -132,6 +132,12 @@ describe("role statements", () => {
         expect(sql.roleStatements(v("8.0.36"), "replica").map((s) => s.sql))
             .toEqual(["SET PERSIST read_only = ON", "SET PERSIST super_read_only = ON"]);
     });
+    test("whether a server starts fenced is read where it can be persisted", () => {
+        expect(sql.persistedFenceQuery(v("9.7.4"))?.sql).toContain("performance_schema.persisted_variables");
+        expect(sql.persistedFenceQuery(v("5.7.44"))).toBeUndefined();
+        expect(sql.persistedFenceQuery(v("11.8.3-MariaDB"))).toBeUndefined();
+        expect([sql.ownServerId(3), sql.ownServerId(sql.seedingServerId(3))]).toEqual([3, 3]);
+    });
     test("MySQL 5.7 cannot persist", () => {
         expect(sql.roleStatements(v("5.7.44"), "replica").map((s) => s.sql))
             .toEqual(["SET GLOBAL read_only = ON", "SET GLOBAL super_read_only = ON"]);
