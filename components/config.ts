@@ -177,6 +177,9 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
         flavor = flavorSetting as Flavor;
     }
 
+    if (semiSync && replicaCount === 0) {
+        problems.push(`${project}:semiSync: true is not allowed with replicaCount 0; semi-synchronous replication needs a replica to acknowledge`);
+    }
     const perServer = replicaOptions(raw.replicas, replicaCount, sourceIndex, project, problems);
 
     if (problems.length > 0) throw new ConfigError(problems);

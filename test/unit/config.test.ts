@@ -86,6 +86,12 @@ describe("parseConfig", () => {
         expect(problems({ replicas })).toEqual([message]);
     });
 
+    test("semiSync without a replica is refused", () => {
+        expect(problems({ semiSync: "true", replicaCount: "0" })).toEqual([
+            "mysql-replicas:semiSync: true is not allowed with replicaCount 0; semi-synchronous replication needs a replica to acknowledge",
+        ]);
+    });
+
     test("allowFailover is off unless set", () => {
         expect(parseConfig({}).allowFailover).toBe(false);
         expect(parseConfig({ allowFailover: "true" }).allowFailover).toBe(true);
