@@ -88,7 +88,12 @@ async function applySemiSync(conn: Conn, v: sql.ServerVersion, i: ServerRoleInpu
     if (i.role === "replica" && (Number(before.replica_enabled) === 1) !== on) {
         const r = sql.replicationDialect(v);
         const [st] = await query(conn, r.showStatus);
-        if (sql.normaliseStatus(st).ioRunning !== "No") await execAll(conn, [r.stopIo, r.startIo]);
+        if (sql.normaliseStatus(st).ioRunning !== "No") {
+            await execAll(conn, [r.stopIo, r.startIo]);
+            // Connected again (registered with its source) before the role is reported.
+            const deadline = Date.now() + 30_000;
+            while (sql.normaliseStatus((await query(conn, r.showStatus))[0]).ioRunning !== "Yes" && Date.now() < deadline) await sleep(200);
+        }
     }
     if (i.role === "source" && on) await reconnectAsyncReplicas(conn, d);
 }

@@ -45,7 +45,13 @@ describeWithDocker("live: semi-synchronous replication (issue 12)", () => {
     });
 
     test("the source waits for its replica: status shows semi-sync on with one replica acknowledging; commits are quick", async () => {
-        await timedInsert();
+        // The first up's account writes found no replica yet and went on asynchronously; the source
+        // switches back once its replica acknowledges a commit.
+        await waitFor("semi-sync to be on with one replica acknowledging", 30_000, async () => {
+            await timedInsert();
+            const ss = await sourceSemiSync();
+            return ss?.active && ss.clients === 1 ? true : undefined;
+        }, 500);
         expect(await sourceSemiSync()).toEqual({ enabled: true, active: true, clients: 1 });
         const rowsOfStatus = await collectStatus(parseOutputs(outputs, "outputs"));
         expect(rowsOfStatus[1].semiSync).toMatchObject({ enabled: true });
