@@ -75,15 +75,14 @@ export interface ServerProbe {
 export function semiSyncState(values: Record<string, string> | undefined, sourceSide: boolean): SemiSyncState | null {
     if (!values) return null;
     const pick = (...names: string[]) => names.map((n) => values[n]).find((v) => v !== undefined);
-    const on = (v: string | undefined) => v === undefined ? null : v.toUpperCase() === "ON" || v === "1";
-    const enabled = on(sourceSide ? pick("rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled")
+    const enabled = flag(sourceSide ? pick("rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled")
         : pick("rpl_semi_sync_replica_enabled", "rpl_semi_sync_slave_enabled"));
     if (enabled === null) return null;
     if (!sourceSide) return { enabled, active: null, clients: null };
     const clients = pick("rpl_semi_sync_source_clients", "rpl_semi_sync_master_clients");
     return {
         enabled,
-        active: on(pick("rpl_semi_sync_source_status", "rpl_semi_sync_master_status")),
+        active: flag(pick("rpl_semi_sync_source_status", "rpl_semi_sync_master_status")),
         clients: clients === undefined ? null : Number(clients),
     };
 }
