@@ -1,7 +1,7 @@
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { imageTagVersion, inferFlavor } from "./imageName";
-import { type Flavor, type Role, SYSTEM_SCHEMAS } from "./replication/sql";
+import { type Flavor, type Role, SEED_MODES, type SeedMode, SYSTEM_SCHEMAS } from "./replication/sql";
 
 export { imageTagVersion, inferFlavor } from "./imageName";
 /** The server family an image belongs to; it decides server options and SQL dialect. */
@@ -26,6 +26,8 @@ export const DEFAULTS = {
     connectRetrySeconds: 2,
     semiSync: false,
     semiSyncTimeoutMs: 10000,
+    seed: "auto",
+    replicationTimeoutSeconds: 300,
     readEndpoint: true,
     readEndpointPort: 13399,
     proxyImage: "haproxy:2.8",
@@ -74,6 +76,10 @@ export interface LabSettings {
     readonly semiSync: boolean;
     /** How long it waits before it goes on asynchronously. */
     readonly semiSyncTimeoutMs: number;
+    /** How a new replica gets the source's history: by its binary log, by a copy of its data, or whichever works. */
+    readonly seed: SeedMode;
+    /** Bound on seeding a replica or re-pointing it, and its catching up. */
+    readonly replicationTimeoutSeconds: number;
     readonly readEndpoint: boolean;
     readonly readEndpointPort: number;
     readonly proxyImage: string;
@@ -151,6 +157,8 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
     const connectRetrySeconds = int("connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600);
     const semiSync = bool("semiSync", DEFAULTS.semiSync);
     const semiSyncTimeoutMs = int("semiSyncTimeoutMs", DEFAULTS.semiSyncTimeoutMs, 1, 3600000);
+    const seed = str("seed", DEFAULTS.seed, (v) => (SEED_MODES as readonly string[]).includes(v), SEED_MODES.join(", ").replace(/, (\w+)$/, " or $1")) as SeedMode;
+    const replicationTimeoutSeconds = int("replicationTimeoutSeconds", DEFAULTS.replicationTimeoutSeconds, 10, 86400);
     const readEndpoint = bool("readEndpoint", DEFAULTS.readEndpoint);
     const readEndpointPort = int("readEndpointPort", DEFAULTS.readEndpointPort, 1, 65535);
     const proxyImage = str("proxyImage", DEFAULTS.proxyImage, (v) => IMAGE_REF.test(v), "a Docker image reference such as haproxy:2.8");
@@ -195,7 +203,7 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
 
     return {
         replicaCount, sourceIndex, allowFailover, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
-        basePort, connectRetrySeconds, semiSync, semiSyncTimeoutMs, readEndpoint, readEndpointPort, proxyImage, servers,
+        basePort, connectRetrySeconds, semiSync, semiSyncTimeoutMs, seed, replicationTimeoutSeconds, readEndpoint, readEndpointPort, proxyImage, servers,
     };
 }
 

@@ -150,6 +150,11 @@ export class MysqlLab extends pulumi.ComponentResource {
                 connectRetry: s.connectRetrySeconds,
                 leftOut: leftOut(spec.index),
                 delaySeconds: spec.delaySeconds,
+                seed: s.seed,
+                timeoutSeconds: s.replicationTimeoutSeconds,
+                // Root may copy the source (BACKUP_ADMIN for CLONE; everything for a dump); every server shares it.
+                donorUser: "root",
+                donorPassword: this.passwords.rootPassword,
             }, {
                 parent: this,
                 dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology],

@@ -118,12 +118,13 @@ export async function query<T = Record<string, unknown>>(conn: Connection, stmt:
         const [rows] = await conn.query({ sql: stmt.sql, values: stmt.params as unknown[] | undefined });
         return Array.isArray(rows) ? (rows as T[]) : [];
     } catch (err) {
-        const e = err as { message?: string };
+        const e = err as { message?: string; errno?: number; code?: string };
         // mysql2 attaches the formatted SQL (with passwords) to its errors: build a new one without it,
         // and without any parameter the server's message quotes back (a syntax error shows the text near it).
         let message = e.message ?? String(err);
         for (const p of stmt.params ?? []) if (typeof p === "string" && p.length > 0) message = message.split(p).join("<hidden>");
-        throw new Error(`${stmt.sql.split(" ").slice(0, 4).join(" ")} failed: ${message}`);
+        // The server's error number stays: callers tell expected errors apart by it.
+        throw Object.assign(new Error(`${stmt.sql.split(" ").slice(0, 4).join(" ")} failed: ${message}`), { errno: e.errno, code: e.code });
     }
 }
 

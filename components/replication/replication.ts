@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "mysql2/promise";
 import { AdminInputs, Endpoint, adminEndpoint, describeEndpoint, execAll, isGone, query, readServerVersion, sleep, withAdminKeys, withConnection } from "./connection";
+import * as seed from "./seed";
 import * as sql from "./sql";
 
 /** Inputs of a Replication resource, resolved: what the provider methods see. The admin endpoint is the replica's. */
@@ -31,6 +32,14 @@ export interface ReplicationInputs extends AdminInputs {
      * touched at all; when it rejoins, it is pointed at the source again.
      */
     readonly leftOut: string;
+    /**
+     * How a replica that lacks the source's history gets it: "auto" (the binary log while it holds
+     * everything the replica lacks, else a snapshot), "binlog" or "snapshot". Missing in older state: auto.
+     */
+    readonly seed?: sql.SeedMode;
+    /** An account on the source that may copy it for a snapshot (the lab uses root). */
+    readonly donorUser?: string;
+    readonly donorPassword?: string;
 }
 
 /** What read reports: the replica as it really is. */
@@ -47,6 +56,8 @@ export interface ReplicationStatus {
     readonly serverVersion: string;
     /** The delay the replica really has. */
     readonly actualDelaySeconds?: number;
+    /** How the replica was last brought up to date from nothing: binlog, clone or dump ("" when it never was). */
+    readonly seededBy?: sql.SeedMethod | "";
 }
 
 export type ReplicationOutputs = ReplicationInputs & ReplicationStatus;
@@ -60,13 +71,16 @@ const REPOINT_KEYS: readonly (keyof ReplicationInputs)[] = [
     "replicaInstance", "delaySeconds",
 ];
 /** Inputs that only say how Pulumi works with the replica: an update records them and leaves replication alone. */
-const RECORD_KEYS: readonly (keyof ReplicationInputs)[] = ["adminUser", "adminPassword", "timeoutSeconds", "replicaName"];
+const RECORD_KEYS: readonly (keyof ReplicationInputs)[] = [
+    "adminUser", "adminPassword", "timeoutSeconds", "replicaName", "seed", "donorUser", "donorPassword",
+];
 /** Inputs that name a different replica: a new resource. */
 const REPLACE_KEYS: readonly (keyof ReplicationInputs)[] = ["adminHost", "adminPort"];
 
 function changed(olds: ReplicationInputs, news: ReplicationInputs, keys: readonly (keyof ReplicationInputs)[]): string[] {
-    // State from before delays existed has none.
-    const value = (o: ReplicationInputs, k: keyof ReplicationInputs) => (k === "delaySeconds" ? o[k] ?? 0 : o[k]);
+    // State from before delays and seeding existed has neither.
+    const defaults: Partial<ReplicationInputs> = { delaySeconds: 0, seed: "auto", donorUser: "root", donorPassword: "" };
+    const value = (o: ReplicationInputs, k: keyof ReplicationInputs) => o[k] ?? defaults[k];
     return keys.filter((k) => value(olds, k) !== value(news, k));
 }
 
@@ -118,9 +132,6 @@ export async function aheadOfSource(conn: Connection, v: sql.ServerVersion, sour
     return sql.splitMariadbGtids(sql.mariadbErrant(own.state, source.state), Number(own.id));
 }
 
-/** Accounts the images create at initialisation; any other account was made by someone. */
-const IMAGE_ACCOUNTS: readonly string[] = ["root", "mysql.sys", "mysql.session", "mysql.infoschema", "mariadb.sys", "healthcheck"];
-
 /**
  * A replica nobody has used: never pointed anywhere, holding no schema and no account beyond what
  * its image made. Only such a replica's own transactions are taken for initialisation work.
@@ -130,7 +141,7 @@ export async function isFresh(conn: Connection, status: sql.ReplicaStatus): Prom
     const schemas = await query<{ name: string }>(conn, { sql: "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA" });
     if (!schemas.every((r) => sql.SYSTEM_SCHEMAS.includes(r.name.toLowerCase()))) return false;
     const users = await query<{ name: string }>(conn, { sql: "SELECT DISTINCT User AS name FROM mysql.user" });
-    return users.every((r) => IMAGE_ACCOUNTS.includes(r.name));
+    return users.every((r) => sql.IMAGE_ACCOUNTS.includes(r.name));
 }
 
 /**
@@ -162,6 +173,7 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
     const probeSource = () => withConnection(probe, remaining(), "source", readSource)
         .catch((err) => { throw fail(i, (err as Error).message); });
     let source = await probeSource();
+    const seededBy = await seedIfNeeded(i, probe, deadline);
 
     return withConnection(adminEndpoint(i), remaining(), "replica", async (conn) => {
         const v = await readServerVersion(conn);
@@ -235,7 +247,7 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
                     // Connected and applying again before anything is reported.
                     await waitCaughtUp(conn, d, delay > 0 ? "" : source.gtids, deadline, i);
                 }
-                return { ...i, ...(await statusOf(conn, d, v)) };
+                return { ...i, ...(await statusOf(conn, d, v)), ...(seededBy ? { seededBy } : {}) };
             } catch (err) {
                 if (seedingId !== undefined) {
                     // Stopped first: the id can only change while replication is stopped.
@@ -250,6 +262,35 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
             }
         });
     });
+}
+
+/**
+ * Decides how the replica gets what it lacks (sql.chooseSeed) before anything on it changes, and
+ * copies the source into it when that is the way. Returns the method when the replica was fresh
+ * (seeded now), undefined when it already held data.
+ */
+async function seedIfNeeded(i: ReplicationInputs, probe: Endpoint, deadline: number): Promise<sql.SeedMethod | undefined> {
+    const remaining = () => Math.max(1, Math.round((deadline - Date.now()) / 1000));
+    const plan = await withConnection(adminEndpoint(i), remaining(), "replica", async (conn) => {
+        const v = await readServerVersion(conn);
+        const fresh = await isFresh(conn, await replicaStatus(conn, sql.replicationDialect(v)));
+        const missing = await withConnection(probe, remaining(), "source", (src) => seed.purgedMissing(conn, src, v, fresh));
+        return {
+            fresh,
+            method: sql.chooseSeed({
+                mode: i.seed ?? "auto", fresh, purgedMissing: missing, snapshot: sql.snapshotMethod(v),
+                serverVersion: `${v.flavor} ${v.major}.${v.minor}.${v.patch}`,
+            }),
+        };
+    }).catch((err) => { throw fail(i, (err as Error).message); });
+    if (plan.method !== "binlog") {
+        const donor: Endpoint = { host: i.sourceProbeHost, port: i.sourceProbePort, user: i.donorUser ?? "root", password: i.donorPassword ?? "" };
+        await seed.snapshot({
+            replica: adminEndpoint(i), replicaContainer: i.replicaInstance, sourceHost: i.sourceHost, sourcePort: i.sourcePort,
+            donor,
+        }, plan.method, deadline).catch((err) => { throw fail(i, (err as Error).message); });
+    }
+    return plan.fresh ? plan.method : undefined;
 }
 
 async function waitCaughtUp(conn: Connection, d: sql.ReplicationDialect, gtids: string, deadline: number,
@@ -303,7 +344,7 @@ function drifted(olds: Partial<ReplicationOutputs>): boolean {
 function leftOutRecord(i: ReplicationInputs): ReplicationOutputs {
     return {
         ...i, ioRunning: "left out", sqlRunning: "left out", actualSourceHost: "", actualSourcePort: 0, secondsBehind: null,
-        lastIoError: i.leftOut, lastSqlError: "", serverVersion: "", actualDelaySeconds: undefined,
+        lastIoError: i.leftOut, lastSqlError: "", serverVersion: "", actualDelaySeconds: undefined, seededBy: "",
     };
 }
 
@@ -338,6 +379,7 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
         need("connectRetry", Number.isInteger(news.connectRetry) && news.connectRetry >= 1, "a whole number of seconds, at least 1");
         need("retryCount", Number.isInteger(news.retryCount) && news.retryCount >= 1, "a whole number, at least 1");
         need("timeoutSeconds", Number.isInteger(news.timeoutSeconds) && news.timeoutSeconds >= 1, "a whole number of seconds, at least 1");
+        need("seed", news.seed === undefined || sql.SEED_MODES.includes(news.seed), `one of ${sql.SEED_MODES.join(", ")}`);
         need("delaySeconds", news.delaySeconds === undefined || (Number.isInteger(news.delaySeconds) && news.delaySeconds >= 0),
             "a whole number of seconds, at least 0");
         return { inputs: news, failures };
@@ -357,7 +399,7 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
     },
 
     async create(inputs) {
-        const outs = inputs.leftOut ? leftOutRecord(inputs) : await pointReplica(inputs);
+        const outs = inputs.leftOut ? leftOutRecord(inputs) : { seededBy: "" as const, ...(await pointReplica(inputs)) };
         return { id: describeEndpoint(adminEndpoint(inputs)), outs };
     },
 
@@ -379,17 +421,19 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
     async update(_id, olds, news) {
         const o = withAdminKeys(olds);
         if (news.leftOut) return { outs: leftOutRecord(news) };
+        // How it was seeded stays on record until it is seeded again.
+        const seededBy = (o as Partial<ReplicationOutputs>).seededBy ?? "";
         // Rejoined (Topology pointed it at the source already): re-pointing here checks and records it.
-        if (o.leftOut) return { outs: await pointReplica(news) };
+        if (o.leftOut) return { outs: { seededBy, ...(await pointReplica(news)) } };
         if (changed(o, news, REPOINT_KEYS).length === 0 && !drifted(o)) {
             // Only how Pulumi works with the replica changed: record it, and leave replication running.
             const status = await withConnection(adminEndpoint(news), news.timeoutSeconds, "replica", async (conn) => {
                 const v = await readServerVersion(conn);
                 return statusOf(conn, sql.replicationDialect(v), v);
             }).catch((err) => { throw fail(news, (err as Error).message); });
-            return { outs: { ...news, ...status } };
+            return { outs: { ...news, ...status, seededBy } };
         }
-        return { outs: await pointReplica(news) };
+        return { outs: { seededBy, ...(await pointReplica(news)) } };
     },
 
     async delete(_id, props) {
@@ -437,6 +481,12 @@ export interface ReplicationArgs {
     readonly leftOut?: pulumi.Input<string>;
     /** Seconds the replica stays behind on purpose; defaults to 0. Changed in place. */
     readonly delaySeconds?: pulumi.Input<number>;
+    /** How a fresh replica gets the source's history: auto (the default), binlog or snapshot. */
+    readonly seed?: pulumi.Input<sql.SeedMode>;
+    /** An account on the source that may copy it for a snapshot; defaults to root. */
+    readonly donorUser?: pulumi.Input<string>;
+    /** Its password; without one no snapshot can be taken. */
+    readonly donorPassword?: pulumi.Input<string>;
 }
 
 /**
@@ -453,6 +503,7 @@ export class Replication extends pulumi.dynamic.Resource {
     declare public readonly lastSqlError: pulumi.Output<string>;
     declare public readonly serverVersion: pulumi.Output<string>;
     declare public readonly actualDelaySeconds: pulumi.Output<number | undefined>;
+    declare public readonly seededBy: pulumi.Output<string>;
 
     constructor(name: string, args: ReplicationArgs, opts?: pulumi.CustomResourceOptions) {
         super(replicationProvider, name, {
@@ -465,6 +516,9 @@ export class Replication extends pulumi.dynamic.Resource {
             timeoutSeconds: args.timeoutSeconds ?? 120,
             leftOut: args.leftOut ?? "",
             delaySeconds: args.delaySeconds ?? 0,
+            seed: args.seed ?? "auto",
+            donorUser: args.donorUser ?? "root",
+            donorPassword: pulumi.secret(args.donorPassword ?? ""),
             adminPassword: pulumi.secret(args.adminPassword),
             password: pulumi.secret(args.password),
             ioRunning: undefined,
@@ -476,9 +530,10 @@ export class Replication extends pulumi.dynamic.Resource {
             lastSqlError: undefined,
             serverVersion: undefined,
             actualDelaySeconds: undefined,
+            seededBy: undefined,
         }, {
             ...opts,
-            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "adminPassword", "password"],
+            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "adminPassword", "password", "donorPassword"],
         }, "replication", "Replication");
     }
 }

@@ -50,6 +50,8 @@ describe("parseConfig", () => {
         ["database", "mysql", "not a system schema"],
         ["image", "MySQL 8", "a Docker image reference"],
         ["connectRetrySeconds", "0", "an integer from 1 to 3600"],
+        ["seed", "clone", "auto, binlog or snapshot"],
+        ["replicationTimeoutSeconds", "5", "an integer from 10 to 86400"],
     ])("%s = %p is refused, naming the key, the value and what is allowed", (key, value, allowed) => {
         const found = problems({ [key]: value });
         expect(found).toHaveLength(1);

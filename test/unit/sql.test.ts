@@ -303,3 +303,59 @@ describe("who wrote the transactions a replica has beyond its source", () => {
         expect(sql.splitMariadbGtids(["0-3-2", "0-1-14", "1-3-1"], 3)).toEqual({ own: "0-3-2,1-3-1", others: "0-1-14" });
     });
 });
+
+describe("seeding a replica that lacks the source's history", () => {
+    const facts = (over: Partial<sql.SeedFacts>): sql.SeedFacts =>
+        ({ mode: "auto", fresh: true, purgedMissing: "", snapshot: "clone", serverVersion: "mysql 9.7.4", ...over });
+
+    test("auto replays the binary log while it holds everything, and copies the source once it does not", () => {
+        expect(sql.chooseSeed(facts({}))).toBe("binlog");
+        expect(sql.chooseSeed(facts({ purgedMissing: "u:1-5" }))).toBe("clone");
+        expect(sql.chooseSeed(facts({ purgedMissing: "0-1-5", snapshot: "dump", serverVersion: "mariadb 11.8.9" }))).toBe("dump");
+    });
+
+    test("snapshot copies every fresh replica; a replica that holds data is only re-pointed", () => {
+        expect(sql.chooseSeed(facts({ mode: "snapshot" }))).toBe("clone");
+        expect(sql.chooseSeed(facts({ mode: "snapshot", fresh: false }))).toBe("binlog");
+    });
+
+    test("binlog with purged logs is refused, naming the purged GTIDs and the seed setting", () => {
+        expect(() => sql.chooseSeed(facts({ mode: "binlog", purgedMissing: "u:1-5" })))
+            .toThrow(/purged binary logs .*\(u:1-5\), so seed "binlog" cannot bring it up to date. Set seed to auto or snapshot/);
+    });
+
+    test("a replica holding data of its own is never copied over", () => {
+        for (const mode of sql.SEED_MODES) {
+            expect(() => sql.chooseSeed(facts({ mode, fresh: false, purgedMissing: "u:1-5" })))
+                .toThrow(/lacks transactions the source has purged .*\(u:1-5\).*never wipes a replica/);
+        }
+    });
+
+    test("a server without CLONE cannot take a snapshot, and says which server it is", () => {
+        expect(() => sql.chooseSeed(facts({ mode: "snapshot", snapshot: undefined, serverVersion: "mysql 5.7.44" })))
+            .toThrow(/seed "snapshot" was asked for, but mysql 5.7.44 cannot copy a source/);
+        expect(() => sql.chooseSeed(facts({ purgedMissing: "u:1-5", snapshot: undefined, serverVersion: "mysql 8.0.16" })))
+            .toThrow(/\(u:1-5\), but mysql 8.0.16 cannot copy a source .*8\.0\.17/);
+    });
+
+    test("snapshot methods and CLONE statements by flavor and version", () => {
+        expect(["5.7.44", "8.0.16", "8.0.17", "8.4.3", "9.7.4", "10.11.6-MariaDB", "11.8.9-MariaDB"].map((s) => sql.snapshotMethod(v(s))))
+            .toEqual([undefined, undefined, "clone", "clone", "clone", "dump", "dump"]);
+        const d = sql.cloneDialect(v("8.4.3"))!;
+        expect(sql.installPlugin(d.plugin).sql).toBe("INSTALL PLUGIN clone SONAME 'mysql_clone.so'");
+        expect(d.validDonor("lab-server-0", 3306)).toEqual({ sql: "SET GLOBAL clone_valid_donor_list = ?", params: ["lab-server-0:3306"] });
+        expect(d.cloneFrom("root", "lab-server-0", 3306, "pw"))
+            .toEqual({ sql: "CLONE INSTANCE FROM ?@?:3306 IDENTIFIED BY ?", params: ["root", "lab-server-0", "pw"] });
+        expect(sql.purgedMissingQuery("u:1-3")).toEqual({ sql: "SELECT GTID_SUBTRACT(@@GLOBAL.gtid_purged, ?) AS missing", params: ["u:1-3"] });
+    });
+
+    test("MariaDB: what the oldest binary log's Gtid_list says was purged, per domain", () => {
+        expect(sql.parseGtidList("[]")).toEqual([]);
+        expect(sql.parseGtidList("[0-1-5,1-3-9]")).toEqual(["0-1-5", "1-3-9"]);
+        // A fresh replica lacks everything purged; one that reached a domain's sequence lacks nothing there.
+        expect(sql.mariadbPurgedMissing(["0-1-5", "1-3-9"], "")).toBe("0-1-5,1-3-9");
+        expect(sql.mariadbPurgedMissing(["0-1-5", "1-3-9"], "0-2-7,1-3-8")).toBe("1-3-9");
+        expect(sql.mariadbPurgedMissing(["0-1-5"], "0-1-5")).toBe("");
+        expect(sql.mariadbPurgedMissing([], "")).toBe("");
+    });
+});

@@ -1,0 +1,193 @@
+/**
+ * Seeding: how a replica that lacks the source's history gets it. The choice is pure (sql.chooseSeed);
+ * this module reads the facts it is made from and carries out a snapshot: CLONE on MySQL, a dump
+ * taken in one session on MariaDB. Like connection.ts it travels inside the Replication provider, so
+ * it loads its modules inside the functions that use them.
+ */
+import type { Connection } from "mysql2/promise";
+import { Endpoint, execAll, hostPort, query, readServerVersion, sleep, withConnection } from "./connection";
+import * as sql from "./sql";
+
+/** What seeding needs to know of a replica and its source. */
+export interface SeedTarget {
+    /** The replica as Pulumi reaches it, as an administrator. */
+    readonly replica: Endpoint;
+    /** The replica's container id: a dump runs inside it ("" when unknown). */
+    readonly replicaContainer: string;
+    /** The source as the replica reaches it (on the lab network). */
+    readonly sourceHost: string;
+    readonly sourcePort: number;
+    /** The source as Pulumi reaches it, as an account that may copy it (BACKUP_ADMIN, or SELECT everywhere). */
+    readonly donor: Endpoint;
+}
+
+/** Every GTID a replica holds: what it must not be sent again. */
+async function replicaGtids(conn: Connection, v: sql.ServerVersion): Promise<string> {
+    if (v.flavor === "mysql") {
+        const [row] = await query<{ gtids: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_executed AS gtids" });
+        return row.gtids;
+    }
+    const [row] = await query<{ slave: string; binlog: string }>(conn, {
+        sql: "SELECT @@GLOBAL.gtid_slave_pos AS slave, @@GLOBAL.gtid_binlog_state AS `binlog`",
+    });
+    return [row.slave, row.binlog].filter(Boolean).join(",");
+}
+
+/**
+ * The transactions the replica lacks that the source's binary logs no longer hold ("" for none).
+ * A fresh replica is taken to hold nothing: its initialisation transactions are dropped before it replicates.
+ */
+export async function purgedMissing(replica: Connection, source: Connection, v: sql.ServerVersion, fresh: boolean): Promise<string> {
+    const has = fresh ? "" : await replicaGtids(replica, v);
+    if (v.flavor === "mysql") {
+        const [row] = await query<{ missing: string }>(source, sql.purgedMissingQuery(has));
+        return row.missing.replace(/\s+/g, "");
+    }
+    // The oldest binary log's Gtid_list event holds the state before it: all that was purged.
+    const [oldest] = await query<{ Log_name: string }>(source, { sql: "SHOW BINARY LOGS" });
+    if (!oldest) return "";
+    const events = await query<{ Event_type: string; Info: string }>(source, {
+        sql: "SHOW BINLOG EVENTS IN ? LIMIT 4", params: [oldest.Log_name],
+    });
+    const list = events.find((e) => e.Event_type === "Gtid_list");
+    return sql.mariadbPurgedMissing(sql.parseGtidList(list?.Info ?? ""), has);
+}
+
+/** Copies the source into a fresh replica: CLONE on MySQL, a one-session dump on MariaDB. */
+export async function snapshot(t: SeedTarget, method: "clone" | "dump", deadline: number): Promise<void> {
+    return method === "clone" ? cloneInto(t, deadline) : dumpInto(t, deadline);
+}
+
+const secondsLeft = (deadline: number) => Math.max(1, Math.round((deadline - Date.now()) / 1000));
+
+/**
+ * CLONE: the plugin on both sides, the source as the only valid donor, then the copy. The recipient
+ * must restart to use the copied data; mysqld in a container has no supervisor to restart it, so it
+ * shuts down (error 3707) and the container's restart policy (unless-stopped) starts it again.
+ */
+async function cloneInto(t: SeedTarget, deadline: number): Promise<void> {
+    const ensurePlugin = async (conn: Connection, d: sql.CloneDialect) => {
+        const [row] = await query<{ n: number | string }>(conn, d.pluginActive);
+        // Not binlogged: a replica of this server must not try to install it again.
+        if (Number(row.n) === 0) await execAll(conn, [{ sql: "SET SESSION sql_log_bin = 0" }, sql.installPlugin(d.plugin), { sql: "SET SESSION sql_log_bin = 1" }]);
+    };
+    const dialectOf = async (conn: Connection) => {
+        const v = await readServerVersion(conn);
+        const d = sql.cloneDialect(v);
+        if (!d) throw new Error(`${v.flavor} ${v.major}.${v.minor}.${v.patch} has no CLONE plugin`);
+        return d;
+    };
+    await withConnection(t.donor, secondsLeft(deadline), "source", async (conn) => ensurePlugin(conn, await dialectOf(conn)));
+    await withConnection(t.replica, secondsLeft(deadline), "replica", async (conn) => {
+        const d = await dialectOf(conn);
+        await ensurePlugin(conn, d);
+        // A recipient under super_read_only cannot take the copy; the restart brings its own setting back.
+        const [ro] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
+        if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
+        await query(conn, d.validDonor(t.sourceHost, t.sourcePort));
+        try {
+            await query(conn, d.cloneFrom(t.donor.user, t.sourceHost, t.sourcePort, t.donor.password));
+        } catch (err) {
+            const e = err as { errno?: number; code?: string; message: string };
+            const restarting = e.errno === sql.CLONE_RESTART_FAILED || e.code === "PROTOCOL_CONNECTION_LOST" ||
+                /Connection lost|ECONNRESET|closed state/.test(e.message);
+            if (!restarting) {
+                if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = ON" }).catch(() => undefined);
+                throw new Error(`cloning the source ${hostPort(t.sourceHost, t.sourcePort)} failed: ${e.message}`);
+            }
+        }
+    });
+    // Back after the restart, the recipient reports how the clone ended.
+    for (;;) {
+        const st = await withConnection(t.replica, secondsLeft(deadline), "replica restarting after the clone", async (conn) => {
+            const [row] = await query<{ state: string; errno: number | string; message: string }>(conn, (await dialectOf(conn)).status);
+            return row;
+        });
+        if (st?.state === "Completed") return;
+        if (st?.state === "Failed" || Date.now() >= deadline) {
+            throw new Error(`the clone from ${hostPort(t.sourceHost, t.sourcePort)} did not complete: state ${st?.state ?? "unknown"}` +
+                (st?.message ? `, error ${st.errno}: ${st.message}` : ""));
+        }
+        await sleep(500);
+    }
+}
+
+/** Schemas of the source to copy: every one but the system schemas. */
+async function userSchemas(conn: Connection): Promise<string[]> {
+    const rows = await query<{ name: string }>(conn, { sql: "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME" });
+    return rows.map((r) => r.name).filter((n) => !sql.SYSTEM_SCHEMAS.includes(n.toLowerCase()));
+}
+
+/**
+ * The dump, run inside the replica's container with the image's own clients: mariadb-dump reads the
+ * source in ONE consistent transaction and writes the GTID position of that very snapshot into the
+ * dump (`--single-transaction --gtid --master-data`), which sets the replica's gtid_slave_pos; the
+ * load is not binlogged, so the replica holds no transaction of its own. Users come across too.
+ * Passwords travel in the exec's environment, never on a command line.
+ */
+const DUMP_SCRIPT = [
+    "set -o pipefail",
+    'MYSQL_PWD="$SEED_SOURCE_PASSWORD" mariadb-dump --host="$SEED_SOURCE_HOST" --port="$SEED_SOURCE_PORT" --user="$SEED_SOURCE_USER"' +
+    " --single-transaction --gtid --master-data=1 --routines --events --triggers --system=users --insert-ignore --databases \"$@\"" +
+    ' | MYSQL_PWD="$SEED_REPLICA_PASSWORD" mariadb --user="$SEED_REPLICA_USER" --init-command="SET SESSION sql_log_bin = 0"',
+].join("\n");
+
+async function dumpInto(t: SeedTarget, deadline: number): Promise<void> {
+    if (!t.replicaContainer) throw new Error("the replica's container is not known, so no dump can be loaded into it");
+    const schemas = await withConnection(t.donor, secondsLeft(deadline), "source", userSchemas);
+    if (schemas.length === 0) throw new Error("the source holds no schema to copy");
+    await withConnection(t.replica, secondsLeft(deadline), "replica", async (conn) => {
+        const v = await readServerVersion(conn);
+        // Fresh: whatever its initialisation logged goes, so that it holds nothing of its own.
+        await execAll(conn, sql.replicationDialect(v).resetOwnGtids);
+        const result = await execInContainer(t.replicaContainer, ["bash", "-c", DUMP_SCRIPT, "seed", ...schemas], [
+            `SEED_SOURCE_HOST=${t.sourceHost}`, `SEED_SOURCE_PORT=${t.sourcePort}`, `SEED_SOURCE_USER=${t.donor.user}`,
+            `SEED_SOURCE_PASSWORD=${t.donor.password}`, `SEED_REPLICA_USER=${t.replica.user}`, `SEED_REPLICA_PASSWORD=${t.replica.password}`,
+        ], deadline);
+        const [pos] = await query<{ pos: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_slave_pos AS pos" });
+        if (result.exitCode !== 0 || pos.pos === "") {
+            await undoDump(conn, v, schemas);
+            const why = result.exitCode !== 0 ? `exit code ${result.exitCode}: ${result.stderr.trim().split("\n").slice(-3).join(" / ")}`
+                : "the dump set no GTID position";
+            throw new Error(`dumping the source ${hostPort(t.sourceHost, t.sourcePort)} into the replica failed (${why}); ` +
+                "what was loaded was removed again");
+        }
+    });
+}
+
+/** A failed load leaves nothing: the copied schemas and accounts go, and the GTID position is cleared. */
+async function undoDump(conn: Connection, v: sql.ServerVersion, schemas: readonly string[]): Promise<void> {
+    await query(conn, { sql: "SET SESSION sql_log_bin = 0" });
+    for (const s of schemas) await query(conn, sql.dropDatabase({ name: s }));
+    const users = await query<{ user: string; host: string }>(conn, { sql: "SELECT User AS user, Host AS host FROM mysql.user" });
+    for (const u of users.filter((u) => !sql.IMAGE_ACCOUNTS.includes(u.user))) await query(conn, sql.dropUser(u));
+    await execAll(conn, sql.replicationDialect(v).resetOwnGtids);
+}
+
+/** Runs a command in a container through the Docker engine the lab runs on (DOCKER_HOST, as the docker provider). */
+async function execInContainer(container: string, cmd: string[], env: string[], deadline: number):
+    Promise<{ exitCode: number; stderr: string }> {
+    const Docker = require("dockerode") as typeof import("dockerode");
+    const { PassThrough } = require("node:stream") as typeof import("node:stream");
+    const docker = new Docker();
+    const exec = await docker.getContainer(container).exec({ Cmd: cmd, Env: env, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    let stderr = "";
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.resume();
+    err.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+    docker.modem.demuxStream(stream, out, err);
+    await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => { stream.destroy(); reject(new Error("timed out while the dump ran")); }, Math.max(1000, deadline - Date.now()));
+        stream.on("end", () => { clearTimeout(timer); resolve(); });
+        stream.on("close", () => { clearTimeout(timer); resolve(); });
+        stream.on("error", (e: Error) => { clearTimeout(timer); reject(e); });
+    });
+    let info = await exec.inspect();
+    while (info.Running) {
+        await sleep(100);
+        info = await exec.inspect();
+    }
+    return { exitCode: info.ExitCode ?? -1, stderr };
+}
