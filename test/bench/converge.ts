@@ -19,14 +19,11 @@
  * Ports: 43300-43399 on 127.0.0.1.
  */
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
-import * as crypto from "node:crypto";
 import * as os from "node:os";
-import Docker from "dockerode";
-import { createServerContainer } from "../support/docker";
 import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
-import type { Step } from "../support/harness/mockRuntime/engine";
-import { openConnection, insertRows, withConn } from "../support/mysql";
-import { LiveStack, PROJECT, StackConfig, forgetStack, liveStack, removeLabelled } from "../support/harness/liveStack";
+import { insertRows, withConn } from "../support/mysql";
+import { LiveStack, StackConfig, forgetStack, liveStack, removeLabelled } from "../support/harness/liveStack";
+import { coldStart, imagePresent, log, median, seconds, slowest, timedUp } from "./common";
 
 const IMAGE = process.env.BENCH_IMAGE || TEST_IMAGE;
 const PROXY_IMAGE = process.env.BENCH_PROXY_IMAGE || PROXY_TEST_IMAGE;
@@ -35,57 +32,9 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const COLD_STACK = "bench-converge-cold";
 const COLD_PORT = 43390;
 
-const docker = new Docker();
 const stacks: LiveStack[] = [];
 
-function log(line: string): void {
-    process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-function seconds(ms: number): string {
-    return (ms / 1000).toFixed(1);
-}
-
-/** One server as the lab starts it (same image, options, health check), on an empty volume. */
-async function coldStart(): Promise<{ healthyMs: number; tcpMs: number }> {
-    const password = `Bench${crypto.randomBytes(8).toString("hex")}`;
-    const name = `${PROJECT}-${COLD_STACK}-server`;
-    const labels = { "mysql-replicas.project": PROJECT, "mysql-replicas.stack": COLD_STACK };
-    const container = docker.getContainer(await createServerContainer({
-        name, image: IMAGE, serverId: 1, rootPassword: password, hostPort: COLD_PORT, labels,
-    }));
-    const started = Date.now();
-    await container.start();
-    let tcpMs: number | undefined;
-    let healthyMs: number | undefined;
-    const deadline = started + 300_000;
-    while (tcpMs === undefined || healthyMs === undefined) {
-        if (Date.now() > deadline) throw new Error("the cold-start server did not come up within 300 s");
-        if (tcpMs === undefined) {
-            const conn = await openConnection({ host: "127.0.0.1", port: COLD_PORT, user: "root", password }, 0).catch(() => undefined);
-            if (conn) {
-                tcpMs = Date.now() - started;
-                await conn.end();
-            }
-        }
-        if (healthyMs === undefined && (await container.inspect()).State.Health?.Status === "healthy") healthyMs = Date.now() - started;
-        await new Promise((r) => setTimeout(r, 50));
-    }
-    await container.remove({ force: true, v: true });
-    await docker.getVolume(`${name}-data`).remove();
-    return { healthyMs, tcpMs };
-}
-
 let readEndpoint = false;
-
-async function imagePresent(image: string): Promise<boolean> {
-    return docker.getImage(image).inspect().then(() => true, () => false);
-}
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
-}
 
 function benchStack(suffix: string, basePort: number): LiveStack {
     const stack = liveStack({
@@ -102,18 +51,6 @@ function benchStack(suffix: string, basePort: number): LiveStack {
 
 const fresh = forgetStack;
 
-async function timedUp(stack: LiveStack, config: StackConfig): Promise<{ ms: number; outputs: Record<string, any> }> {
-    const started = Date.now();
-    const outputs = await stack.up(config);
-    return { ms: Date.now() - started, outputs };
-}
-
-/** The slowest steps of the last operation (mock-runtime records their durations). */
-function slowest(stack: LiveStack, n = 3): string {
-    const steps = (stack.lastSteps as Step[]).filter((s) => s.ms !== undefined).sort((a, b) => b.ms! - a.ms!).slice(0, n);
-    return steps.map((s) => `${s.name} ${s.op} ${seconds(s.ms!)}s`).join(", ");
-}
-
 async function main(): Promise<void> {
     const results: Array<{ what: string; ms: number; target?: number; note?: string }> = [];
 
@@ -123,7 +60,7 @@ async function main(): Promise<void> {
     const colds: Array<{ healthyMs: number; tcpMs: number }> = [];
     for (let run = 1; run <= COLD_RUNS; run++) {
         log(`cold start ${run}/${COLD_RUNS} of one server (${IMAGE}) on an empty volume`);
-        const one = await coldStart();
+        const one = await coldStart(IMAGE, COLD_STACK, COLD_PORT);
         log(`cold start: healthy after ${seconds(one.healthyMs)} s, first TCP login after ${seconds(one.tcpMs)} s`);
         colds.push(one);
     }
