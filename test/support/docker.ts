@@ -296,6 +296,8 @@ export interface ServerContainerSpec {
     readonly containerLabels?: Record<string, string>;
     /** The server family; defaults to what the image name says, as the program infers it. */
     readonly flavor?: Flavor;
+    /** Docker starts it again when mysqld exits, as the lab's containers (a CLONE recipient needs it). */
+    readonly restartUnlessStopped?: boolean;
 }
 
 /** The flavor and tag version of a server image, as the program reads them from its name. */
@@ -331,6 +333,7 @@ export async function createServerContainer(spec: ServerContainerSpec): Promise<
             NetworkMode: spec.network ?? "bridge",
             PortBindings: { "3306/tcp": [{ HostIp: "127.0.0.1", HostPort: String(spec.hostPort) }] },
             Mounts: [{ Type: "volume", Source: volume, Target: "/var/lib/mysql" }],
+            ...(spec.restartUnlessStopped ? { RestartPolicy: { Name: "unless-stopped" } } : {}),
         },
     });
     return container.id;

@@ -34,6 +34,8 @@ export interface TestServerSpec {
     readonly serverId: number;
     /** Host port on 127.0.0.1, within PORT_RANGE. */
     readonly hostPort: number;
+    /** Restarted by Docker when mysqld exits, as the lab's servers are. */
+    readonly restartUnlessStopped?: boolean;
 }
 
 export interface TestServer extends TestServerSpec {
@@ -134,7 +136,7 @@ export class TestLab extends LabRun {
         server.containerId = await createServerContainer({
             name: containerName, image: TEST_IMAGE, serverId: spec.serverId, rootPassword: this.rootPassword,
             network: this.networkName, hostPort: spec.hostPort, labels: this.labels(),
-            containerLabels: { "mysql-replicas.test.server": spec.name },
+            containerLabels: { "mysql-replicas.test.server": spec.name }, restartUnlessStopped: spec.restartUnlessStopped,
         });
         await startHealthy(server.containerId, spec.name, HEALTHY_TIMEOUT_MS);
         return server;
