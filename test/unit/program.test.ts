@@ -216,6 +216,17 @@ test("a delayed replica: its Replication carries the delay, and the read endpoin
     ]);
 });
 
+test("seed and the replication timeout reach every replica's Replication, with root on the source as the donor", async () => {
+    const defaults = await program({ replicaCount: "1" });
+    expect(ofType(defaults, TYPES.replication).map((r) => [r.inputs.seed, r.inputs.timeoutSeconds])).toEqual([["auto", 300]]);
+    const run = await program({ replicaCount: "2", seed: "snapshot", replicationTimeoutSeconds: "900" });
+    for (const r of ofType(run, TYPES.replication)) {
+        expect([r.inputs.seed, r.inputs.timeoutSeconds, r.inputs.donorUser]).toEqual(["snapshot", 900, "root"]);
+        expect(isSecret(r.inputs.donorPassword)).toBe(true);
+        expect(r.additionalSecretOutputs).toContain("donorPassword");
+    }
+});
+
 test("semiSync and its timeout reach every server's role", async () => {
     const run = await program({ replicaCount: "1", semiSync: "true", semiSyncTimeoutMs: "1500" });
     for (const r of ofType(run, TYPES.serverRole)) expect([r.inputs.semiSync, r.inputs.semiSyncTimeoutMs]).toEqual([true, 1500]);

@@ -56,7 +56,7 @@ describe("Replication diff", () => {
         "%s changed: re-point in place", async (key, value) => {
             expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), [key]: value })).toMatchObject({ changes: true, replaces: [] });
         });
-    test.each([["replicaName", "r1-renamed"], ["timeoutSeconds", 30], ["adminPassword", "b"]])(
+    test.each([["replicaName", "r1-renamed"], ["timeoutSeconds", 30], ["adminPassword", "b"], ["seed", "snapshot"], ["donorPassword", "d"]])(
         "%s changed: recorded by an update (which leaves replication alone)", async (key, value) => {
             expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), [key]: value })).toMatchObject({ changes: true, replaces: [] });
         });
@@ -91,9 +91,14 @@ describe("Replication diff", () => {
         expect((await providerOf(TYPES.replication).read!("id", outs)).props).toEqual(outs);
         expect(await diff(outs, { ...out, leftOut: "" })).toMatchObject({ changes: true, replaces: [] });
     });
+    test("state from before seeding existed reads as seed auto with root as the donor: no change", async () => {
+        expect(await diff(replicationOuts, { ...inputsOf(replicationOuts), seed: "auto", donorUser: "root", donorPassword: "" }))
+            .toMatchObject({ changes: false });
+    });
     test("check names every bad input and never echoes a password", async () => {
-        const result = await providerOf(TYPES.replication).check!({}, { ...inputsOf(replicationOuts), adminPort: 0, password: "", connectRetry: 0 });
-        expect(result.failures!.map((f) => f.property).sort()).toEqual(["adminPort", "connectRetry", "password"]);
+        const result = await providerOf(TYPES.replication).check!({}, { ...inputsOf(replicationOuts), adminPort: 0, password: "", connectRetry: 0, seed: "clone" });
+        expect(result.failures!.map((f) => f.property).sort()).toEqual(["adminPort", "connectRetry", "password", "seed"]);
+        expect(result.failures!.find((f) => f.property === "seed")?.reason).toBe('seed must be one of auto, binlog, snapshot, got "clone"');
         expect(JSON.stringify(result.failures)).toContain("<secret>");
     });
 });
