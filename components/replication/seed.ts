@@ -61,32 +61,77 @@ export async function snapshot(t: SeedTarget, method: "clone" | "dump", deadline
 const secondsLeft = (deadline: number) => Math.max(1, Math.round((deadline - Date.now()) / 1000));
 
 /**
- * CLONE: the plugin on both sides, the source as the only valid donor, then the copy. The recipient
+ * CLONE: the plugin on both sides, a clone account on the source that exists only for this clone
+ * (BACKUP_ADMIN, a random password), the source as the only valid donor, then the copy. The recipient
  * must restart to use the copied data; mysqld in a container has no supervisor to restart it, so it
  * shuts down (error 3707) and the container's restart policy (unless-stopped) starts it again.
  */
 async function cloneInto(t: SeedTarget, deadline: number): Promise<void> {
-    const ensurePlugin = async (conn: Connection, d: sql.CloneDialect) => {
-        const [row] = await query<{ n: number | string }>(conn, d.pluginActive);
-        // Not binlogged: a replica of this server must not try to install it again.
-        if (Number(row.n) === 0) await execAll(conn, [{ sql: "SET SESSION sql_log_bin = 0" }, sql.installPlugin(d.plugin), { sql: "SET SESSION sql_log_bin = 1" }]);
-    };
-    const dialectOf = async (conn: Connection) => {
-        const v = await readServerVersion(conn);
-        const d = sql.cloneDialect(v);
-        if (!d) throw new Error(`${v.flavor} ${v.major}.${v.minor}.${v.patch} has no CLONE plugin`);
-        return d;
-    };
-    await withConnection(t.donor, secondsLeft(deadline), "source", async (conn) => ensurePlugin(conn, await dialectOf(conn)));
+    const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
+    const password = randomBytes(18).toString("base64url");
+    let d: sql.CloneDialect | undefined;
+    let failure: Error | undefined;
+    try {
+        await withConnection(t.donor, secondsLeft(deadline), "source", async (conn) => {
+            d = await dialectOf(conn);
+            await ensurePlugin(conn, d);
+            await execAll(conn, d.createAccount(password)).catch((err) => {
+                throw new Error(`making the clone account on the source failed: ${(err as Error).message}`);
+            });
+        });
+        await cloneWith(t, d!, password, deadline);
+    } catch (err) {
+        failure = err as Error;
+    }
+    // The account goes from the source, and from the recipient that copied it with everything else.
+    const leftovers: string[] = [];
+    if (d) {
+        for (const [endpoint, what] of [[t.donor, "source"], [t.replica, "replica"]] as const) {
+            await dropCloneAccount(endpoint, what, d, deadline).catch((err) => leftovers.push(`on the ${what}: ${(err as Error).message}`));
+        }
+    }
+    if (leftovers.length > 0) {
+        const note = `the clone account ${sql.CLONE_USER} could not be removed (${leftovers.join("; ")})`;
+        throw new Error(failure ? `${failure.message}; ${note}` : `the copy completed, but ${note}: remove it by hand`);
+    }
+    if (failure) throw failure;
+}
+
+async function dropCloneAccount(endpoint: Endpoint, what: string, d: sql.CloneDialect, deadline: number): Promise<void> {
+    await withConnection(endpoint, secondsLeft(deadline), what, async (conn) => {
+        const [ro] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
+        if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
+        try {
+            await execAll(conn, d.dropAccount);
+        } finally {
+            if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = ON" });
+        }
+    });
+}
+
+async function ensurePlugin(conn: Connection, d: sql.CloneDialect): Promise<void> {
+    const [row] = await query<{ n: number | string }>(conn, d.pluginActive);
+    // Not binlogged: a replica of this server must not try to install it again.
+    if (Number(row.n) === 0) await execAll(conn, [{ sql: "SET SESSION sql_log_bin = 0" }, sql.installPlugin(d.plugin), { sql: "SET SESSION sql_log_bin = 1" }]);
+}
+
+async function dialectOf(conn: Connection): Promise<sql.CloneDialect> {
+    const v = await readServerVersion(conn);
+    const d = sql.cloneDialect(v);
+    if (!d) throw new Error(`${v.flavor} ${v.major}.${v.minor}.${v.patch} has no CLONE plugin`);
+    return d;
+}
+
+/** The copy itself, and the recipient's restart. */
+async function cloneWith(t: SeedTarget, d: sql.CloneDialect, password: string, deadline: number): Promise<void> {
     await withConnection(t.replica, secondsLeft(deadline), "replica", async (conn) => {
-        const d = await dialectOf(conn);
         await ensurePlugin(conn, d);
         // A recipient under super_read_only cannot take the copy; the restart brings its own setting back.
         const [ro] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
         if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
         await query(conn, d.validDonor(t.sourceHost, t.sourcePort));
         try {
-            await query(conn, d.cloneFrom(t.donor.user, t.sourceHost, t.sourcePort, t.donor.password));
+            await query(conn, d.cloneFrom(sql.CLONE_USER, t.sourceHost, t.sourcePort, password));
         } catch (err) {
             const e = err as { errno?: number; code?: string; message: string };
             const restarting = e.errno === sql.CLONE_RESTART_FAILED || e.code === "PROTOCOL_CONNECTION_LOST" ||
@@ -100,7 +145,7 @@ async function cloneInto(t: SeedTarget, deadline: number): Promise<void> {
     // Back after the restart, the recipient reports how the clone ended.
     for (;;) {
         const st = await withConnection(t.replica, secondsLeft(deadline), "replica restarting after the clone", async (conn) => {
-            const [row] = await query<{ state: string; errno: number | string; message: string }>(conn, (await dialectOf(conn)).status);
+            const [row] = await query<{ state: string; errno: number | string; message: string }>(conn, d.status);
             return row;
         });
         if (st?.state === "Completed") return;

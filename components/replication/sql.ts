@@ -515,9 +515,16 @@ export type SeedMode = (typeof SEED_MODES)[number];
 /** How a replica was brought up to date: replaying the source's binary log, a CLONE, or a dump. */
 export type SeedMethod = "binlog" | "clone" | "dump";
 
+/** The account a recipient clones through: made on the source for one clone, with BACKUP_ADMIN only. */
+export const CLONE_USER = "mysql_replicas_clone";
+
 /** The statements of a MySQL CLONE (8.0.17+), run on the recipient; the plugin is needed on both sides. */
 export interface CloneDialect {
     readonly plugin: { readonly name: string; readonly library: string };
+    /** On the source, not binlogged: the clone account anew, allowed to be a donor and nothing else. */
+    createAccount(password: string): Statement[];
+    /** Not binlogged: the clone account gone again (on the source, and on the recipient that copied it). */
+    readonly dropAccount: Statement[];
     /** One row, column `n`: 1 when the plugin is active. */
     readonly pluginActive: Statement;
     /** The only donor the recipient may clone from. */
@@ -536,6 +543,14 @@ export function cloneDialect(v: ServerVersion): CloneDialect | undefined {
     if (v.flavor !== "mysql" || !atLeast(v, 8, 0, 17)) return undefined;
     return {
         plugin: { name: "clone", library: "mysql_clone.so" },
+        createAccount: (password) => [
+            { sql: "SET SESSION sql_log_bin = 0" },
+            { sql: "DROP USER IF EXISTS ?@'%'", params: [CLONE_USER] },
+            { sql: "CREATE USER ?@'%' IDENTIFIED BY ?", params: [CLONE_USER, password] },
+            { sql: "GRANT BACKUP_ADMIN ON *.* TO ?@'%'", params: [CLONE_USER] },
+            { sql: "SET SESSION sql_log_bin = 1" },
+        ],
+        dropAccount: [{ sql: "SET SESSION sql_log_bin = 0" }, { sql: "DROP USER IF EXISTS ?@'%'", params: [CLONE_USER] }, { sql: "SET SESSION sql_log_bin = 1" }],
         pluginActive: { sql: "SELECT COUNT(*) AS n FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'" },
         validDonor: (host, port) => ({ sql: "SET GLOBAL clone_valid_donor_list = ?", params: [`${host}:${int(port)}`] }),
         cloneFrom: (user, host, port, password) => ({

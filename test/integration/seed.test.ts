@@ -57,6 +57,10 @@ describeWithDocker(`seeding replicas through the Replication provider on ${TEST_
         }
     });
 
+    /** How many clone accounts a server holds (the lab makes one for each clone, and removes it). */
+    const cloneAccounts = async (server: string) =>
+        Number((await lab.sql(server, "SELECT COUNT(*) AS n FROM mysql.user WHERE User = 'mysql_replicas_clone'"))[0].n);
+
     /** A replica's replication state, data and accounts, to show a refused or failed seeding changed nothing. */
     async function state(server: string) {
         const gtidVariables = mariadb
@@ -101,8 +105,10 @@ describeWithDocker(`seeding replicas through the Replication provider on ${TEST_
         expect(created.outs).toMatchObject({ ioRunning: "Yes", sqlRunning: "Yes", seededBy: mariadb ? "dump" : "clone" });
         expect(await lab.sql("fresh", "SELECT id, item FROM shop.orders ORDER BY id"))
             .toEqual([{ id: 1, item: "tea" }, { id: 2, item: "cake" }, { id: 3, item: "scone" }]);
-        // The replication account came with the copy; the replica holds nothing of its own.
+        // The replication account came with the copy, the clone account is gone from both, and the replica
+        // holds nothing of its own.
         expect((await state("fresh")).users).toContain(`${REPL_USER}@%`);
+        expect([await cloneAccounts("source"), await cloneAccounts("fresh")]).toEqual([0, 0]);
         const ahead = mariadb
             ? (await lab.sql("fresh", "SELECT @@GLOBAL.gtid_binlog_state AS g"))[0].g
             : (await lab.sql("fresh", "SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, ?) AS g", [await lab.executedGtids("source")]))[0].g;
@@ -116,18 +122,22 @@ describeWithDocker(`seeding replicas through the Replication provider on ${TEST_
         await drivers.replication.delete(created.id, updated.outs);
     });
 
-    test("a snapshot that fails partway (a donor that may not read everything) leaves the replica as fresh as it was", async () => {
-        // MariaDB: the dump loads shop, then may not read the accounts; MySQL: CLONE needs BACKUP_ADMIN.
+    test("a snapshot that fails partway leaves the replica as fresh as it was, and no clone account behind", async () => {
+        // MariaDB: the dump loads shop, then may not read the accounts. MySQL: the donor makes the clone
+        // account, then may not grant it BACKUP_ADMIN, so the account must be removed again.
         await lab.sql("source", "CREATE USER 'donor'@'%' IDENTIFIED BY ?", [DONOR_PW]);
         await lab.sql("source", "GRANT SELECT, SHOW VIEW, LOCK TABLES, TRIGGER, EVENT ON shop.* TO 'donor'@'%'");
-        await lab.sql("source", `GRANT RELOAD, ${mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT"} ON *.* TO 'donor'@'%'`);
+        await lab.sql("source", mariadb ? "GRANT RELOAD, BINLOG MONITOR ON *.* TO 'donor'@'%'"
+            : "GRANT CREATE USER, SESSION_VARIABLES_ADMIN ON *.* TO 'donor'@'%'");
         const spare = await lab.addServer({ name: "spare", serverId: 24, hostPort: 23343, restartUnlessStopped: true });
         const before = await state("spare");
         const { error } = await rejection(drivers.replication.create(replicationInputs(lab, spare, source, REPL_USER, REPL_PW,
             { seed: "auto", donorUser: "donor", donorPassword: DONOR_PW, timeoutSeconds: 60 })));
         expect(error.message).toMatch(mariadb
             ? /dumping the source .* into the replica failed \(exit code \d+: .*(denied|Access).*\); what was loaded was removed again/
-            : /cloning the source .* failed: .*BACKUP_ADMIN/);
+            : /making the clone account on the source failed: GRANT BACKUP_ADMIN .* failed: .*denied/);
+        expect(error.message).not.toContain("could not be removed");
+        expect(await cloneAccounts("source")).toBe(0);
         // A fresh MariaDB replica's own initialisation GTIDs are cleared before a dump; nothing else differs.
         expect(await state("spare")).toEqual(mariadb ? { ...before, gtids: { binlogState: "", slavePos: "" } } : before);
         expect(await unconfigured(lab, "spare")).toBe(true);

@@ -346,6 +346,11 @@ describe("seeding a replica that lacks the source's history", () => {
         expect(d.validDonor("lab-server-0", 3306)).toEqual({ sql: "SET GLOBAL clone_valid_donor_list = ?", params: ["lab-server-0:3306"] });
         expect(d.cloneFrom("root", "lab-server-0", 3306, "pw"))
             .toEqual({ sql: "CLONE INSTANCE FROM ?@?:3306 IDENTIFIED BY ?", params: ["root", "lab-server-0", "pw"] });
+        // The clone account: made for one clone without binlogging it, BACKUP_ADMIN only; removed the same way.
+        expect(d.createAccount("pw").map((st) => st.sql)).toEqual(["SET SESSION sql_log_bin = 0", "DROP USER IF EXISTS ?@'%'",
+            "CREATE USER ?@'%' IDENTIFIED BY ?", "GRANT BACKUP_ADMIN ON *.* TO ?@'%'", "SET SESSION sql_log_bin = 1"]);
+        expect(d.createAccount("pw")[2].params).toEqual([sql.CLONE_USER, "pw"]);
+        expect(d.dropAccount.map((st) => st.sql)).toEqual(["SET SESSION sql_log_bin = 0", "DROP USER IF EXISTS ?@'%'", "SET SESSION sql_log_bin = 1"]);
         expect(sql.purgedMissingQuery("u:1-3")).toEqual({ sql: "SELECT GTID_SUBTRACT(@@GLOBAL.gtid_purged, ?) AS missing", params: ["u:1-3"] });
     });
 
