@@ -152,7 +152,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 delaySeconds: spec.delaySeconds,
                 seed: s.seed,
                 timeoutSeconds: s.replicationTimeoutSeconds,
-                // Root may copy the source (BACKUP_ADMIN for CLONE; everything for a dump); every server shares it.
+                // Root copies the source: it makes the one-off clone account (MySQL), or reads everything for a dump (MariaDB).
                 donorUser: "root",
                 donorPassword: this.passwords.rootPassword,
             }, {

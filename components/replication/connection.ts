@@ -147,3 +147,31 @@ export async function readServerVersion(conn: Connection): Promise<ServerVersion
     const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
     return parseServerVersion(row.v);
 }
+
+/** Whole seconds left until `deadline` (ms since the epoch), at least 1: a bound for the next wait. */
+export function secondsUntil(deadline: number): number {
+    return Math.max(1, Math.round((deadline - Date.now()) / 1000));
+}
+
+/**
+ * MySQL's super_read_only blocks some replication and account statements; lift it while `fn` runs and
+ * put it back after. read_only stays on, so ordinary users still cannot write. A failure to put it
+ * back is reported, after `fn`'s own error if it had one.
+ */
+export async function withSuperReadOnlyLifted<T>(conn: Connection, v: Pick<ServerVersion, "flavor">, fn: () => Promise<T>): Promise<T> {
+    if (v.flavor !== "mysql") return fn();
+    const [row] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
+    if (Number(row.on) !== 1) return fn();
+    await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
+    let result: T;
+    try {
+        result = await fn();
+    } catch (err) {
+        await query(conn, { sql: "SET GLOBAL super_read_only = ON" }).catch((e) => {
+            throw new Error(`${(err as Error).message}; putting super_read_only back failed too: ${(e as Error).message}`);
+        });
+        throw err;
+    }
+    await query(conn, { sql: "SET GLOBAL super_read_only = ON" });
+    return result;
+}

@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "mysql2/promise";
-import { AdminInputs, Endpoint, adminEndpoint, describeEndpoint, execAll, isGone, query, readServerVersion, sleep, withAdminKeys, withConnection } from "./connection";
+import {
+    AdminInputs, Endpoint, adminEndpoint, describeEndpoint, execAll, isGone, query, readServerVersion, secondsUntil, sleep, withAdminKeys,
+    withConnection, withSuperReadOnlyLifted,
+} from "./connection";
 import * as seed from "./seed";
 import * as sql from "./sql";
 
@@ -145,41 +148,23 @@ export async function isFresh(conn: Connection, status: sql.ReplicaStatus): Prom
 }
 
 /**
- * MySQL's super_read_only blocks some replication statements on older versions; lift it while
- * re-pointing and put it back after. read_only stays on, so ordinary users still cannot write.
- */
-export async function withSuperReadOnlyLifted<T>(conn: Connection, v: sql.ServerVersion, fn: () => Promise<T>): Promise<T> {
-    if (v.flavor !== "mysql") return fn();
-    const [row] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
-    if (Number(row.on) !== 1) return fn();
-    await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
-    try {
-        return await fn();
-    } finally {
-        await query(conn, { sql: "SET GLOBAL super_read_only = ON" });
-    }
-}
-
-/**
  * Points the replica at its source and waits until it has caught up with what the source had
  * executed when this began. Used by create and update alike. On failure nothing is left configured.
  */
 async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
     const deadline = Date.now() + i.timeoutSeconds * 1000;
-    const remaining = () => Math.max(1, Math.round((deadline - Date.now()) / 1000));
+    const remaining = () => secondsUntil(deadline);
 
     // What the source has executed now, read as the replication user: this also proves the credentials.
     const probe: Endpoint = { host: i.sourceProbeHost, port: i.sourceProbePort, user: i.user, password: i.password };
     const probeSource = () => withConnection(probe, remaining(), "source", readSource)
         .catch((err) => { throw fail(i, (err as Error).message); });
     let source = await probeSource();
-    const seededBy = await seedIfNeeded(i, probe, deadline);
+    const seededBy = await seedIfNeeded(i, probe, source.version, deadline);
 
     return withConnection(adminEndpoint(i), remaining(), "replica", async (conn) => {
+        // seedIfNeeded has refused a replica of another flavor.
         const v = await readServerVersion(conn);
-        if (v.flavor !== source.version.flavor) {
-            throw fail(i, `the replica runs ${v.flavor} but the source runs ${source.version.flavor}`);
-        }
         const d = sql.replicationDialect(v);
         return withSuperReadOnlyLifted(conn, v, async () => {
             const before = await replicaStatus(conn, d);
@@ -269,10 +254,12 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
  * copies the source into it when that is the way. Returns the method when the replica was fresh
  * (seeded now), undefined when it already held data.
  */
-async function seedIfNeeded(i: ReplicationInputs, probe: Endpoint, deadline: number): Promise<sql.SeedMethod | undefined> {
-    const remaining = () => Math.max(1, Math.round((deadline - Date.now()) / 1000));
+async function seedIfNeeded(i: ReplicationInputs, probe: Endpoint, sourceVersion: sql.ServerVersion,
+    deadline: number): Promise<sql.SeedMethod | undefined> {
+    const remaining = () => secondsUntil(deadline);
     const plan = await withConnection(adminEndpoint(i), remaining(), "replica", async (conn) => {
         const v = await readServerVersion(conn);
+        if (v.flavor !== sourceVersion.flavor) throw new Error(`the replica runs ${v.flavor} but the source runs ${sourceVersion.flavor}`);
         const fresh = await isFresh(conn, await replicaStatus(conn, sql.replicationDialect(v)));
         const missing = await withConnection(probe, remaining(), "source", (src) => seed.purgedMissing(conn, src, v, fresh));
         return {

@@ -5,7 +5,7 @@
  * it loads its modules inside the functions that use them.
  */
 import type { Connection } from "mysql2/promise";
-import { Endpoint, execAll, hostPort, query, readServerVersion, sleep, withConnection } from "./connection";
+import { Endpoint, execAll, hostPort, isGone, query, readServerVersion, secondsUntil, sleep, withConnection, withSuperReadOnlyLifted } from "./connection";
 import * as sql from "./sql";
 
 /** What seeding needs to know of a replica and its source. */
@@ -17,7 +17,10 @@ export interface SeedTarget {
     /** The source as the replica reaches it (on the lab network). */
     readonly sourceHost: string;
     readonly sourcePort: number;
-    /** The source as Pulumi reaches it, as an account that may copy it (BACKUP_ADMIN, or SELECT everywhere). */
+    /**
+     * The source as Pulumi reaches it, as an account that may copy it: on MySQL it installs the clone
+     * plugin and makes the clone account (root does), on MariaDB it reads everything, accounts included.
+     */
     readonly donor: Endpoint;
 }
 
@@ -53,12 +56,28 @@ export async function purgedMissing(replica: Connection, source: Connection, v: 
     return sql.mariadbPurgedMissing(sql.parseGtidList(list?.Info ?? ""), has);
 }
 
-/** Copies the source into a fresh replica: CLONE on MySQL, a one-session dump on MariaDB. */
+/** The lock on the source that lets one replica at a time be copied from it. */
+const SEED_LOCK = "mysql_replicas_seed";
+
+/**
+ * Copies the source into a fresh replica: CLONE on MySQL, a one-session dump on MariaDB. Replicas added
+ * in the same `up` are seeded in parallel, so each snapshot holds a named lock on the source first:
+ * they are copied one after another, and the clone account's name is never in use twice.
+ */
 export async function snapshot(t: SeedTarget, method: "clone" | "dump", deadline: number): Promise<void> {
-    return method === "clone" ? cloneInto(t, deadline) : dumpInto(t, deadline);
+    await withConnection(t.donor, secondsUntil(deadline), "source", async (lock) => {
+        const [row] = await query<{ got: number | string | null }>(lock, { sql: "SELECT GET_LOCK(?, ?) AS got", params: [SEED_LOCK, secondsUntil(deadline)] });
+        if (Number(row.got) !== 1) throw new Error("timed out waiting for another replica's seeding from this source to end");
+        try {
+            await (method === "clone" ? cloneInto(t, deadline) : dumpInto(t, deadline));
+        } finally {
+            await query(lock, { sql: "SELECT RELEASE_LOCK(?)", params: [SEED_LOCK] }).catch(() => undefined);
+        }
+    });
 }
 
-const secondsLeft = (deadline: number) => Math.max(1, Math.round((deadline - Date.now()) / 1000));
+/** Time given to cleaning up after a clone, even past the deadline: the recipient may still be restarting. */
+const CLEANUP_GRACE_MS = 30_000;
 
 /**
  * CLONE: the plugin on both sides, a clone account on the source that exists only for this clone
@@ -72,7 +91,7 @@ async function cloneInto(t: SeedTarget, deadline: number): Promise<void> {
     let d: sql.CloneDialect | undefined;
     let failure: Error | undefined;
     try {
-        await withConnection(t.donor, secondsLeft(deadline), "source", async (conn) => {
+        await withConnection(t.donor, secondsUntil(deadline), "source", async (conn) => {
             d = await dialectOf(conn);
             await ensurePlugin(conn, d);
             await execAll(conn, d.createAccount(password)).catch((err) => {
@@ -86,8 +105,10 @@ async function cloneInto(t: SeedTarget, deadline: number): Promise<void> {
     // The account goes from the source, and from the recipient that copied it with everything else.
     const leftovers: string[] = [];
     if (d) {
+        const until = Math.max(deadline, Date.now() + CLEANUP_GRACE_MS);
         for (const [endpoint, what] of [[t.donor, "source"], [t.replica, "replica"]] as const) {
-            await dropCloneAccount(endpoint, what, d, deadline).catch((err) => leftovers.push(`on the ${what}: ${(err as Error).message}`));
+            await withConnection(endpoint, secondsUntil(until), what, (conn) => withSuperReadOnlyLifted(conn, { flavor: "mysql" }, () => execAll(conn, d!.dropAccount)))
+                .catch((err) => leftovers.push(`on the ${what}: ${(err as Error).message}`));
         }
     }
     if (leftovers.length > 0) {
@@ -97,22 +118,14 @@ async function cloneInto(t: SeedTarget, deadline: number): Promise<void> {
     if (failure) throw failure;
 }
 
-async function dropCloneAccount(endpoint: Endpoint, what: string, d: sql.CloneDialect, deadline: number): Promise<void> {
-    await withConnection(endpoint, secondsLeft(deadline), what, async (conn) => {
-        const [ro] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
-        if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
-        try {
-            await execAll(conn, d.dropAccount);
-        } finally {
-            if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = ON" });
-        }
-    });
-}
-
 async function ensurePlugin(conn: Connection, d: sql.CloneDialect): Promise<void> {
     const [row] = await query<{ n: number | string }>(conn, d.pluginActive);
+    if (Number(row.n) > 0) return;
     // Not binlogged: a replica of this server must not try to install it again.
-    if (Number(row.n) === 0) await execAll(conn, [{ sql: "SET SESSION sql_log_bin = 0" }, sql.installPlugin(d.plugin), { sql: "SET SESSION sql_log_bin = 1" }]);
+    await execAll(conn, [{ sql: "SET SESSION sql_log_bin = 0" }, sql.installPlugin(d.plugin), { sql: "SET SESSION sql_log_bin = 1" }]).catch((err) => {
+        // Installed meanwhile by someone else: what was wanted.
+        if ((err as { errno?: number }).errno !== sql.PLUGIN_EXISTS) throw err;
+    });
 }
 
 async function dialectOf(conn: Connection): Promise<sql.CloneDialect> {
@@ -122,31 +135,50 @@ async function dialectOf(conn: Connection): Promise<sql.CloneDialect> {
     return d;
 }
 
-/** The copy itself, and the recipient's restart. */
+/** Errors of a server that is going down or coming back: the clone's restart. */
+function restarting(err: unknown): boolean {
+    const e = err as { errno?: number; code?: string; message?: string };
+    return e.errno === sql.CLONE_RESTART_FAILED || e.code === "PROTOCOL_CONNECTION_LOST" || isGone(err) ||
+        /Connection lost|closed state|shutdown in progress|Server shutdown/i.test(e.message ?? "");
+}
+
+/** The copy itself, bounded by the deadline, and the recipient's restart. */
 async function cloneWith(t: SeedTarget, d: sql.CloneDialect, password: string, deadline: number): Promise<void> {
-    await withConnection(t.replica, secondsLeft(deadline), "replica", async (conn) => {
+    await withConnection(t.replica, secondsUntil(deadline), "replica", async (conn) => {
         await ensurePlugin(conn, d);
         // A recipient under super_read_only cannot take the copy; the restart brings its own setting back.
         const [ro] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
-        if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
-        await query(conn, d.validDonor(t.sourceHost, t.sourcePort));
+        const lifted = Number(ro.on) === 1;
+        if (lifted) await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
+        // CLONE has no time limit of its own: at the deadline it is killed from a second connection.
+        let killed = false;
+        const timer = setTimeout(() => {
+            killed = true;
+            withConnection(t.replica, 10, "replica", (c) => query(c, { sql: `KILL QUERY ${Number(conn.threadId)}` })).catch(() => undefined);
+        }, Math.max(1000, deadline - Date.now()));
+        let down = false;
         try {
+            await query(conn, d.validDonor(t.sourceHost, t.sourcePort));
             await query(conn, d.cloneFrom(sql.CLONE_USER, t.sourceHost, t.sourcePort, password));
         } catch (err) {
-            const e = err as { errno?: number; code?: string; message: string };
-            const restarting = e.errno === sql.CLONE_RESTART_FAILED || e.code === "PROTOCOL_CONNECTION_LOST" ||
-                /Connection lost|ECONNRESET|closed state/.test(e.message);
-            if (!restarting) {
-                if (Number(ro.on) === 1) await query(conn, { sql: "SET GLOBAL super_read_only = ON" }).catch(() => undefined);
-                throw new Error(`cloning the source ${hostPort(t.sourceHost, t.sourcePort)} failed: ${e.message}`);
+            down = restarting(err) && !killed;
+            if (!down) {
+                throw new Error(`cloning the source ${hostPort(t.sourceHost, t.sourcePort)} failed` +
+                    `${killed ? " (stopped at the time bound, replicationTimeoutSeconds)" : ""}: ${(err as Error).message}`);
             }
+        } finally {
+            clearTimeout(timer);
+            if (lifted && !down) await query(conn, { sql: "SET GLOBAL super_read_only = ON" }).catch(() => undefined);
         }
     });
     // Back after the restart, the recipient reports how the clone ended.
     for (;;) {
-        const st = await withConnection(t.replica, secondsLeft(deadline), "replica restarting after the clone", async (conn) => {
+        const st = await withConnection(t.replica, secondsUntil(deadline), "replica restarting after the clone", async (conn) => {
             const [row] = await query<{ state: string; errno: number | string; message: string }>(conn, d.status);
             return row;
+        }).catch((err) => {
+            if (restarting(err) && Date.now() < deadline) return undefined;
+            throw new Error(`the replica did not come back after the clone: ${(err as Error).message}`);
         });
         if (st?.state === "Completed") return;
         if (st?.state === "Failed" || Date.now() >= deadline) {
@@ -168,7 +200,8 @@ async function userSchemas(conn: Connection): Promise<string[]> {
  * source in ONE consistent transaction and writes the GTID position of that very snapshot into the
  * dump (`--single-transaction --gtid --master-data`), which sets the replica's gtid_slave_pos; the
  * load is not binlogged, so the replica holds no transaction of its own. Users come across too.
- * Passwords travel in the exec's environment, never on a command line.
+ * Passwords travel in the exec's environment, never on a command line. `timeout` ends the whole
+ * pipeline at the deadline.
  */
 const DUMP_SCRIPT = [
     "set -o pipefail",
@@ -179,42 +212,83 @@ const DUMP_SCRIPT = [
 
 async function dumpInto(t: SeedTarget, deadline: number): Promise<void> {
     if (!t.replicaContainer) throw new Error("the replica's container is not known, so no dump can be loaded into it");
-    const schemas = await withConnection(t.donor, secondsLeft(deadline), "source", userSchemas);
+    const schemas = await withConnection(t.donor, secondsUntil(deadline), "source", userSchemas);
     if (schemas.length === 0) throw new Error("the source holds no schema to copy");
-    await withConnection(t.replica, secondsLeft(deadline), "replica", async (conn) => {
+    await withConnection(t.replica, secondsUntil(deadline), "replica", async (conn) => {
         const v = await readServerVersion(conn);
         // Fresh: whatever its initialisation logged goes, so that it holds nothing of its own.
         await execAll(conn, sql.replicationDialect(v).resetOwnGtids);
-        const result = await execInContainer(t.replicaContainer, ["bash", "-c", DUMP_SCRIPT, "seed", ...schemas], [
-            `SEED_SOURCE_HOST=${t.sourceHost}`, `SEED_SOURCE_PORT=${t.sourcePort}`, `SEED_SOURCE_USER=${t.donor.user}`,
-            `SEED_SOURCE_PASSWORD=${t.donor.password}`, `SEED_REPLICA_USER=${t.replica.user}`, `SEED_REPLICA_PASSWORD=${t.replica.password}`,
-        ], deadline);
-        const [pos] = await query<{ pos: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_slave_pos AS pos" });
-        if (result.exitCode !== 0 || pos.pos === "") {
-            await undoDump(conn, v, schemas);
-            const why = result.exitCode !== 0 ? `exit code ${result.exitCode}: ${result.stderr.trim().split("\n").slice(-3).join(" / ")}`
-                : "the dump set no GTID position";
-            throw new Error(`dumping the source ${hostPort(t.sourceHost, t.sourcePort)} into the replica failed (${why}); ` +
-                "what was loaded was removed again");
+        let failure: string | undefined;
+        try {
+            const result = await execInContainer(t.replicaContainer,
+                ["timeout", "--kill-after=5", String(secondsUntil(deadline)), "bash", "-c", DUMP_SCRIPT, "seed", ...schemas], [
+                    `SEED_SOURCE_HOST=${t.sourceHost}`, `SEED_SOURCE_PORT=${t.sourcePort}`, `SEED_SOURCE_USER=${t.donor.user}`,
+                    `SEED_SOURCE_PASSWORD=${t.donor.password}`, `SEED_REPLICA_USER=${t.replica.user}`, `SEED_REPLICA_PASSWORD=${t.replica.password}`,
+                ], deadline);
+            if (result.exitCode !== 0) {
+                const said = redact(result.stderr, [t.donor.password, t.replica.password]).trim().split("\n").slice(-3).join(" / ");
+                failure = `exit code ${result.exitCode}${[124, 137].includes(result.exitCode) ? " (stopped at the time bound, replicationTimeoutSeconds)" : ""}: ${said}`;
+            } else {
+                const [pos] = await query<{ pos: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_slave_pos AS pos" });
+                if (pos.pos === "") failure = "the dump set no GTID position";
+                else await takeSnapshotState(conn, t, pos.pos, deadline);
+            }
+        } catch (err) {
+            failure = (err as Error).message;
+        }
+        if (failure !== undefined) {
+            const undone = await undoDump(conn, v, schemas).then(() => "what was loaded was removed again",
+                (e) => `removing what was loaded failed too: ${(e as Error).message}`);
+            throw new Error(`dumping the source ${hostPort(t.sourceHost, t.sourcePort)} into the replica failed (${failure}); ${undone}`);
         }
     });
 }
 
-/** A failed load leaves nothing: the copied schemas and accounts go, and the GTID position is cleared. */
+/**
+ * The replica's binary log starts where the snapshot stands, as CLONE's gtid_purged does on MySQL: its
+ * gtid_binlog_state becomes the source's as of the snapshot. The oldest log's Gtid_list then says what
+ * came before it, so the replica, once a source, sends a fresh replica to a snapshot too, and the
+ * errant checks compare like with like.
+ */
+async function takeSnapshotState(conn: Connection, t: SeedTarget, slavePos: string, deadline: number): Promise<void> {
+    const sourceState = await withConnection(t.donor, secondsUntil(deadline), "source",
+        async (c) => (await query<{ s: string }>(c, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS s" }))[0].s);
+    await execAll(conn, [
+        { sql: "SET SESSION sql_log_bin = 0" },
+        { sql: "RESET MASTER" },
+        { sql: "SET GLOBAL gtid_binlog_state = ?", params: [sql.mariadbSnapshotState(sourceState, slavePos)] },
+        { sql: "SET SESSION sql_log_bin = 1" },
+    ]);
+}
+
+/** Text from the clients, without the passwords or the statement text the server quotes back. */
+function redact(text: string, secrets: readonly string[]): string {
+    let out = text.replace(/near '[\s\S]*?' at line/g, "near '...' at line");
+    for (const s of secrets) if (s) out = out.split(s).join("<hidden>");
+    return out;
+}
+
+/** A failed load leaves nothing: the copied schemas and accounts go, and the GTID positions are cleared. */
 async function undoDump(conn: Connection, v: sql.ServerVersion, schemas: readonly string[]): Promise<void> {
+    const d = sql.replicationDialect(v);
     await query(conn, { sql: "SET SESSION sql_log_bin = 0" });
     for (const s of schemas) await query(conn, sql.dropDatabase({ name: s }));
     const users = await query<{ user: string; host: string }>(conn, { sql: "SELECT User AS user, Host AS host FROM mysql.user" });
     for (const u of users.filter((u) => !sql.IMAGE_ACCOUNTS.includes(u.user))) await query(conn, sql.dropUser(u));
-    await execAll(conn, sql.replicationDialect(v).resetOwnGtids);
+    // The dump's own CHANGE MASTER runs before any data.
+    await execAll(conn, [d.resetReplica, ...d.resetOwnGtids]);
 }
 
-/** Runs a command in a container through the Docker engine the lab runs on (DOCKER_HOST, as the docker provider). */
+/**
+ * Runs a command in a container through the Docker engine the lab runs on (DOCKER_HOST, as the docker
+ * provider), and waits for it to end. The command bounds itself (timeout); this waits a little longer.
+ */
 async function execInContainer(container: string, cmd: string[], env: string[], deadline: number):
     Promise<{ exitCode: number; stderr: string }> {
     const Docker = require("dockerode") as typeof import("dockerode");
     const { PassThrough } = require("node:stream") as typeof import("node:stream");
     const docker = new Docker();
+    const until = deadline + 20_000;
     const exec = await docker.getContainer(container).exec({ Cmd: cmd, Env: env, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
     let stderr = "";
@@ -224,14 +298,15 @@ async function execInContainer(container: string, cmd: string[], env: string[], 
     err.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
     docker.modem.demuxStream(stream, out, err);
     await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => { stream.destroy(); reject(new Error("timed out while the dump ran")); }, Math.max(1000, deadline - Date.now()));
+        const timer = setTimeout(() => { stream.destroy(); resolve(); }, Math.max(1000, until - Date.now()));
         stream.on("end", () => { clearTimeout(timer); resolve(); });
         stream.on("close", () => { clearTimeout(timer); resolve(); });
         stream.on("error", (e: Error) => { clearTimeout(timer); reject(e); });
     });
     let info = await exec.inspect();
     while (info.Running) {
-        await sleep(100);
+        if (Date.now() >= until) throw new Error(`the command still runs in container ${container.slice(0, 12)} past its time bound`);
+        await sleep(200);
         info = await exec.inspect();
     }
     return { exitCode: info.ExitCode ?? -1, stderr };

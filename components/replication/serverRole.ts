@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AdminInputs, adminEndpoint, execAll, isGone, query, readServerVersion, sleep, withAdminKeys, withConnection } from "./connection";
-import { withSuperReadOnlyLifted } from "./replication";
+import {
+    AdminInputs, adminEndpoint, execAll, isGone, query, readServerVersion, sleep, withAdminKeys, withConnection, withSuperReadOnlyLifted,
+} from "./connection";
 import * as sql from "./sql";
 import type { Role } from "./sql";
 

@@ -537,6 +537,8 @@ export interface CloneDialect {
 
 /** The error a recipient gives when the copy is done but nothing restarts it (no supervisor). */
 export const CLONE_RESTART_FAILED = 3707;
+/** INSTALL PLUGIN of a plugin that is there already. */
+export const PLUGIN_EXISTS = 1125;
 
 /** The CLONE plugin's statements, or undefined where the flavor or version has no CLONE. */
 export function cloneDialect(v: ServerVersion): CloneDialect | undefined {
@@ -587,6 +589,23 @@ export function mariadbPurgedMissing(gtidList: readonly string[], replicaGtids: 
         const [domain, , seq] = g.split("-").map(Number);
         return (reached.get(domain) ?? 0) < seq;
     }).join(",");
+}
+
+/**
+ * MariaDB: the binary log state a replica seeded by a dump takes, `sourceState` (the source's
+ * gtid_binlog_state, read after the dump) as it stood at the snapshot `slavePos`: entries past the
+ * snapshot's sequence in their domain are left out (the replica gets them by replication), and the
+ * snapshot's own GTIDs are in.
+ */
+export function mariadbSnapshotState(sourceState: string, slavePos: string): string {
+    const parse = (s: string) => s.replace(/\s+/g, "").split(",").filter(Boolean).map((g) => {
+        const [domain, server, seq] = g.split("-").map(Number);
+        return { domain, server, seq };
+    });
+    const at = new Map(parse(slavePos).map((g) => [g.domain, g]));
+    const kept = parse(sourceState).filter((g) => at.has(g.domain) && g.seq <= at.get(g.domain)!.seq);
+    for (const g of at.values()) if (!kept.some((k) => k.domain === g.domain && k.server === g.server)) kept.push(g);
+    return kept.sort((x, y) => x.domain - y.domain || x.server - y.server).map((g) => `${g.domain}-${g.server}-${g.seq}`).join(",");
 }
 
 /** What the seeding choice is made from. */

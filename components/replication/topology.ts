@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "mysql2/promise";
-import { Endpoint, connect, execAll, query, readServerVersion, sleep } from "./connection";
-import { aheadOfSource, isFresh, readSource, replicaStatus, withSuperReadOnlyLifted } from "./replication";
+import { Endpoint, connect, execAll, query, readServerVersion, secondsUntil, sleep, withSuperReadOnlyLifted } from "./connection";
+import { aheadOfSource, isFresh, readSource, replicaStatus } from "./replication";
 import * as sql from "./sql";
 
 /**
@@ -205,7 +205,7 @@ export async function moveSource(i: TopologyInputs, from: number, to: number, le
 async function switchover(i: TopologyInputs, from: number, to: number, opened: Opened[], leftOut: LeftOut,
     refuse: (why: string) => Error): Promise<string> {
     const deadline = Date.now() + i.timeoutSeconds * 1000;
-    const remaining = () => Math.max(1, Math.round((deadline - Date.now()) / 1000));
+    const remaining = () => secondsUntil(deadline);
     // Left-out servers take no part: they are not replicating from the source and stay as they are.
     const inPlay = opened.filter((m) => leftOut[String(m.index)] === undefined);
     const down = inPlay.filter((m) => !isOpen(m)) as { index: number; server: TopologyServer; error: string }[];

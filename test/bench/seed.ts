@@ -7,8 +7,8 @@
  * lab (no read endpoint) that gets BENCH_ROWS rows (default 1,000,000) in transactions of 2,000; then
  * `up` with replicaCount 2 and `seed: binlog` (server 2 replays every transaction), then replicaCount 3
  * with `seed: snapshot` (server 3 is copied). Each `up` is timed whole, and the replica's Replication
- * step on its own; on MySQL the clone's own copy time is read from performance_schema.clone_status,
- * the rest of the step being the recipient's restart and catching up. Everything it creates is
+ * step on its own; on MySQL the clone's stages are read from performance_schema.clone_progress: the
+ * copy, and the recipient's restart and recovery. Everything it creates is
  * labelled bench-seed-* and removed at the end, also on failure.
  *
  * Environment: BENCH_IMAGE (default: the test image), BENCH_ROWS, BENCH_COLD_RUNS, LIVE_VERBOSE=1.

@@ -17,15 +17,12 @@ import { percentile } from "../../scripts/lib/stats";
 import { forgetStack, liveStack, tearDownStack } from "../support/harness/liveStack";
 import { TEST_IMAGE } from "../support/images";
 import { ServerLogin, openConnection, rows, withConn } from "../support/mysql";
+import { log } from "./common";
 
 const IMAGE = process.env.BENCH_IMAGE || TEST_IMAGE;
 const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 6);
 const BASE_PORT = 43400;
 const SERVERS = [0, 1, 2];
-
-function log(line: string): void {
-    process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
 
 async function main(): Promise<void> {
     const rootPassword = `Bench${randomBytes(8).toString("hex")}`;

@@ -1,15 +1,15 @@
 /**
  * Issue 12, seeding a replica for a source with history: a 1+1 lab holds 50,000 rows, then the source
- * flushes and purges its binary logs. Scaling up with `seed: binlog` fails before anything is made
- * of replication, naming the purged GTIDs and the setting; with the default `seed: auto` the new
- * replica is copied from the source (CLONE on MySQL, a one-session dump on MariaDB), holds every row
- * with equal checksums, and replicates later writes.
+ * flushes and purges its binary logs. Scaling up by two with `seed: binlog` fails before anything is
+ * made of replication, naming the purged GTIDs and the setting; with the default `seed: auto` both new
+ * replicas are copied from the source (CLONE on MySQL, a one-session dump on MariaDB; one at a time,
+ * though Pulumi seeds them in parallel), hold every row with equal checksums, and replicate later writes.
  */
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import { describeWithDocker, imageExists } from "../support/docker";
 import { forgetStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
 import { TEST_IMAGE } from "../support/images";
-import { ServerLogin, insertRows, replicaStatus, rows, sleep, waitFor, withConn } from "../support/mysql";
+import { ServerLogin, insertRows, purgeOlderBinlogs, replicaStatus, rows, sleep, waitFor, withConn } from "../support/mysql";
 
 jest.setTimeout(600_000);
 
@@ -17,6 +17,8 @@ const STACK = "livetest-seed";
 const BASE_PORT = 33900;
 const ROWS = 50_000;
 const REPLICATION = "pulumi-nodejs:dynamic/replication:Replication";
+/** The servers the scale-up adds. */
+const NEW = [2, 3];
 
 describeWithDocker("live: seeding a replica when the source's binary logs are gone (issue 12)", () => {
     const { config, rootPassword } = testLabConfig({ basePort: BASE_PORT, readEndpointPort: BASE_PORT + 99 });
@@ -39,13 +41,7 @@ describeWithDocker("live: seeding a replica when the source's binary logs are go
         });
         await withConn(root(0), async (c) => {
             mariadb = /mariadb/i.test((await rows(c, "SELECT VERSION() AS v"))[0].v);
-            await rows(c, "FLUSH BINARY LOGS");
-            // MariaDB keeps a log until its binlog checkpoint has passed it: purge until only the newest is left.
-            await waitFor("the source to purge every binary log but the newest", 30_000, async () => {
-                const logs = await rows(c, "SHOW BINARY LOGS");
-                await rows(c, `PURGE BINARY LOGS TO '${logs[logs.length - 1].Log_name}'`);
-                return (await rows(c, "SHOW BINARY LOGS")).length === 1 ? true : undefined;
-            }, 500);
+            await purgeOlderBinlogs((q) => rows(c, q));
             if (mariadb) {
                 const [oldest] = await rows(c, "SHOW BINARY LOGS");
                 const events = await rows(c, `SHOW BINLOG EVENTS IN '${oldest.Log_name}' LIMIT 4`);
@@ -62,42 +58,49 @@ describeWithDocker("live: seeding a replica when the source's binary logs are go
     });
 
     test("seed binlog: scaling up fails, naming the purged GTIDs and the setting; nothing of replication is made", async () => {
-        const error = await stack.up({ replicaCount: 2, seed: "binlog" }).then(() => undefined, (err: Error) => err);
+        const error = await stack.up({ replicaCount: 3, seed: "binlog" }).then(() => undefined, (err: Error) => err);
         expect(error?.message).toMatch(/seed "binlog" cannot bring it up to date/);
         expect(error?.message).toContain("Set seed to auto or snapshot");
         // MySQL names the source's purged set; MariaDB the purged state by domain-server-sequence.
         const named = mariadb ? purged.replace(/[[\]]/g, "").split(",")[0] : purged.split(":")[0];
         expect(error?.message).toContain(named);
-        // The new server is up but untouched: not pointed anywhere, and holding none of the source's data.
-        expect(await withConn(root(2), replicaStatus).then((s) => s?.sourceHost ?? "")).toBe("");
-        const schemas = await withConn(root(2), (c) => rows(c, "SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'app'"));
-        expect(schemas).toEqual([]);
+        // The new servers are up but untouched: not pointed anywhere, and holding none of the source's data.
+        for (const i of NEW) {
+            expect(await withConn(root(i), replicaStatus).then((s) => s?.sourceHost ?? "")).toBe("");
+            const schemas = await withConn(root(i), (c) => rows(c, "SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'app'"));
+            expect(schemas).toEqual([]);
+        }
         // The rest of the lab goes on: server 1 still replicates.
         expect((await withConn(root(1), replicaStatus))?.sqlRunning).toBe("Yes");
     });
 
-    test("seed auto: the new replica is copied from the source, holds every row with equal checksums, and replicates", async () => {
-        outputs = await stack.up({ replicaCount: 2, seed: null });
-        const replication = (await stack.resources()).find((r) => r.type === REPLICATION && r.urn.endsWith("::lab-server-2-replication"));
-        expect(replication?.outputs.seededBy).toBe(mariadb ? "dump" : "clone");
-        if (!mariadb) {
-            const [clone] = await withConn(root(2), (c) => rows(c, "SELECT STATE AS state, SOURCE AS donor FROM performance_schema.clone_status"));
-            expect(clone).toEqual({ state: "Completed", donor: `mysql-replicas-${STACK}-server-0:3306` });
-        }
-        expect(await count(2)).toBe(ROWS);
-        expect(await checksum(2)).toBe(await checksum(0));
-        // The accounts came across with the data, and the replica is read-only like every replica.
+    test("seed auto: two new replicas are copied from the source (one at a time), hold every row with equal checksums, and replicate", async () => {
+        outputs = await stack.up({ replicaCount: 3, seed: null });
+        const resources = await stack.resources();
         const app = parseMysqlUrl(outputs.appConnectionString);
-        expect(await withConn({ ...app, port: BASE_PORT + 2 }, async (c) => Number((await rows(c, "SELECT COUNT(*) AS n FROM bulk"))[0].n))).toBe(ROWS);
-        const [ro] = await withConn(root(2), (c) => rows(c, "SELECT @@GLOBAL.read_only AS ro"));
-        expect(Number(ro.ro)).toBe(1);
+        for (const i of NEW) {
+            const replication = resources.find((r) => r.type === REPLICATION && r.urn.endsWith(`::lab-server-${i}-replication`));
+            expect(replication?.outputs.seededBy).toBe(mariadb ? "dump" : "clone");
+            if (!mariadb) {
+                const [clone] = await withConn(root(i), (c) => rows(c, "SELECT STATE AS state, SOURCE AS donor FROM performance_schema.clone_status"));
+                expect(clone).toEqual({ state: "Completed", donor: `mysql-replicas-${STACK}-server-0:3306` });
+            }
+            expect(await count(i)).toBe(ROWS);
+            expect(await checksum(i)).toBe(await checksum(0));
+            // The accounts came across with the data, and the replica is read-only like every replica.
+            expect(await withConn({ ...app, port: BASE_PORT + i }, async (c) => Number((await rows(c, "SELECT COUNT(*) AS n FROM bulk"))[0].n))).toBe(ROWS);
+            const [ro] = await withConn(root(i), (c) => rows(c, "SELECT @@GLOBAL.read_only AS ro"));
+            expect(Number(ro.ro)).toBe(1);
+        }
         // Later writes arrive.
         await withConn(app, (c) => insertRows(c, "bulk", 100, ROWS + 1));
-        await waitFor("server 2 to receive the rows written after its seeding", 30_000, async () => ((await count(2)) === ROWS + 100 ? true : undefined), 250);
-        expect(await checksum(2)).toBe(await checksum(0));
-        const st = await withConn(root(2), replicaStatus);
-        expect({ source: st?.sourceHost, io: st?.ioRunning, sql: st?.sqlRunning })
-            .toEqual({ source: `mysql-replicas-${STACK}-server-0`, io: "Yes", sql: "Yes" });
+        for (const i of NEW) {
+            await waitFor(`server ${i} to receive the rows written after its seeding`, 30_000, async () => ((await count(i)) === ROWS + 100 ? true : undefined), 250);
+            expect(await checksum(i)).toBe(await checksum(0));
+            const st = await withConn(root(i), replicaStatus);
+            expect({ source: st?.sourceHost, io: st?.ioRunning, sql: st?.sqlRunning })
+                .toEqual({ source: `mysql-replicas-${STACK}-server-0`, io: "Yes", sql: "Yes" });
+        }
         // A second up finds nothing to do.
         await sleep(500);
         await stack.up();

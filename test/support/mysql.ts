@@ -108,6 +108,20 @@ export async function waitForReaders(reader: ServerLogin, expected: readonly num
     }, 500).catch((err: Error) => { throw new Error(`${err.message}; the last round reached servers ${seen || "none"}`); });
 }
 
+/**
+ * Purges every binary log but the newest, after a flush, through `run` (a root session on the server).
+ * MariaDB keeps a log until its binlog checkpoint has passed it, so this tries again for a while.
+ */
+export async function purgeOlderBinlogs(run: (sql: string) => Promise<Record<string, any>[]>): Promise<void> {
+    await run("FLUSH BINARY LOGS");
+    await waitFor("the server to purge every binary log but the newest", 30_000, async () => {
+        const logs = await run("SHOW BINARY LOGS");
+        if (logs.length === 1) return true;
+        await run(`PURGE BINARY LOGS TO '${logs[logs.length - 1].Log_name}'`);
+        return undefined;
+    }, 250);
+}
+
 /** Inserts `count` rows (id, payload) into `table` in batches, through `c`. */
 export async function insertRows(c: Connection, table: string, count: number, firstId = 1, batch = 1000): Promise<void> {
     for (let start = 0; start < count; start += batch) {

@@ -363,4 +363,11 @@ describe("seeding a replica that lacks the source's history", () => {
         expect(sql.mariadbPurgedMissing(["0-1-5"], "0-1-5")).toBe("");
         expect(sql.mariadbPurgedMissing([], "")).toBe("");
     });
+
+    test("MariaDB: a dumped replica's binary log state is the source's as of the snapshot", () => {
+        // Server 1 wrote on after the snapshot (0-1-500): its entry stands at the snapshot; server 2's
+        // earlier writes stay; server 3 wrote only after it; domain 1 is taken as the snapshot saw it.
+        expect(sql.mariadbSnapshotState("0-1-1000,0-2-300,0-3-700,1-4-9", "0-1-500,1-4-9")).toBe("0-1-500,0-2-300,1-4-9");
+        expect(sql.mariadbSnapshotState("0-1-5", "0-1-5")).toBe("0-1-5");
+    });
 });
