@@ -92,6 +92,13 @@ describeWithDocker("live: seeding a replica when the source's binary logs are go
             const [ro] = await withConn(root(i), (c) => rows(c, "SELECT @@GLOBAL.read_only AS ro"));
             expect(Number(ro.ro)).toBe(1);
         }
+        if (!mariadb) {
+            // One clone at a time: the second began only once the first had ended (its restart included).
+            const spans = await Promise.all(NEW.map((i) => withConn(root(i), async (c) => (await rows(c,
+                "SELECT UNIX_TIMESTAMP(BEGIN_TIME) AS b, UNIX_TIMESTAMP(END_TIME) AS e FROM performance_schema.clone_status"))[0])));
+            const [first, second] = spans.map((x) => ({ b: Number(x.b), e: Number(x.e) })).sort((x, y) => x.b - y.b);
+            expect(second.b).toBeGreaterThanOrEqual(first.e);
+        }
         // Later writes arrive.
         await withConn(app, (c) => insertRows(c, "bulk", 100, ROWS + 1));
         for (const i of NEW) {
