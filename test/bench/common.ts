@@ -6,7 +6,7 @@ import * as crypto from "node:crypto";
 import Docker from "dockerode";
 import { createServerContainer } from "../support/docker";
 import type { Step } from "../support/harness/mockRuntime/engine";
-import { LiveStack, PROJECT, StackConfig } from "../support/harness/liveStack";
+import { LiveStack, PROJECT, StackConfig, removeLabelled } from "../support/harness/liveStack";
 import { openConnection } from "../support/mysql";
 
 export const docker = new Docker();
@@ -72,4 +72,27 @@ export async function timedUp(stack: LiveStack, config: StackConfig): Promise<{ 
     const started = Date.now();
     const outputs = await stack.up(config);
     return { ms: Date.now() - started, outputs };
+}
+
+/**
+ * Runs a benchmark, then destroys and removes every stack it made and whatever is labelled for them or
+ * for `alsoLabelled` (its cold-start servers), also when it failed (exit code 1).
+ */
+export function runBench(main: () => Promise<void>, stacks: () => readonly LiveStack[], alsoLabelled: readonly string[]): void {
+    const cleanup = async () => {
+        for (const stack of stacks()) {
+            await stack.destroy().catch((err) => log(`destroy ${stack.name}: ${(err as Error).message.split("\n")[0]}`));
+            await removeLabelled(stack.name).catch(() => undefined);
+            await stack.remove().catch(() => undefined);
+        }
+        for (const label of alsoLabelled) await removeLabelled(label).catch(() => undefined);
+    };
+    main().then(
+        async () => { await cleanup(); },
+        async (err) => {
+            log(`failed: ${(err as Error).message}`);
+            await cleanup();
+            process.exitCode = 1;
+        },
+    );
 }

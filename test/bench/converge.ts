@@ -23,7 +23,7 @@ import * as os from "node:os";
 import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
 import { insertRows, withConn } from "../support/mysql";
 import { LiveStack, StackConfig, forgetStack, liveStack, removeLabelled } from "../support/harness/liveStack";
-import { coldStart, imagePresent, log, median, seconds, slowest, timedUp } from "./common";
+import { coldStart, imagePresent, log, median, runBench, seconds, slowest, timedUp } from "./common";
 
 const IMAGE = process.env.BENCH_IMAGE || TEST_IMAGE;
 const PROXY_IMAGE = process.env.BENCH_PROXY_IMAGE || PROXY_TEST_IMAGE;
@@ -113,20 +113,4 @@ async function main(): Promise<void> {
     process.stdout.write(lines.join("\n") + "\n");
 }
 
-async function cleanup(): Promise<void> {
-    for (const stack of stacks) {
-        await stack.destroy().catch((err) => log(`destroy ${stack.name}: ${(err as Error).message.split("\n")[0]}`));
-        await removeLabelled(stack.name).catch(() => undefined);
-        await stack.remove().catch(() => undefined);
-    }
-    await removeLabelled(COLD_STACK).catch(() => undefined);
-}
-
-main().then(
-    async () => { await cleanup(); },
-    async (err) => {
-        log(`failed: ${(err as Error).message}`);
-        await cleanup();
-        process.exitCode = 1;
-    },
-);
+runBench(main, () => stacks, [COLD_STACK]);

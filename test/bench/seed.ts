@@ -20,7 +20,7 @@ import { TEST_IMAGE } from "../support/images";
 import type { Step } from "../support/harness/mockRuntime/engine";
 import { LiveStack, forgetStack, liveStack, removeLabelled } from "../support/harness/liveStack";
 import { insertRows, rows, withConn } from "../support/mysql";
-import { coldStart, imagePresent, log, median, seconds, timedUp } from "./common";
+import { coldStart, imagePresent, log, median, runBench, seconds, timedUp } from "./common";
 
 const IMAGE = process.env.BENCH_IMAGE || TEST_IMAGE;
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
@@ -117,20 +117,4 @@ async function main(): Promise<void> {
     ].join("\n") + "\n");
 }
 
-async function cleanup(): Promise<void> {
-    if (stack) {
-        await stack.destroy().catch((err) => log(`destroy: ${(err as Error).message.split("\n")[0]}`));
-        await removeLabelled(stack.name).catch(() => undefined);
-        await stack.remove().catch(() => undefined);
-    }
-    await removeLabelled(COLD_STACK).catch(() => undefined);
-}
-
-main().then(
-    async () => { await cleanup(); },
-    async (err) => {
-        log(`failed: ${(err as Error).message}`);
-        await cleanup();
-        process.exitCode = 1;
-    },
-);
+runBench(main, () => (stack ? [stack] : []), [COLD_STACK]);

@@ -77,6 +77,13 @@ export function replicationInputs(lab: TestLab, replica: TestServer, source: Tes
     };
 }
 
+/** A source as the lab sets it up: writable (its role), with the replication account and its grants. */
+export async function setUpSource(drivers: Drivers, lab: TestLab, source: TestServer, user: string, password: string): Promise<void> {
+    await drivers.serverRole.create(roleInputs(lab, source, "source"));
+    await drivers.user.create(userInputs(lab, source, user, password));
+    await drivers.grant.create(grantInputs(lab, source, user, "*", ["REPLICATION SLAVE", "REPLICATION CLIENT"]));
+}
+
 export function roleInputs(lab: TestLab, server: TestServer, role: Role): ServerRoleInputs {
     return { ...serverOf(lab, server), serverName: server.containerName, role, leftOut: "" };
 }

@@ -7,7 +7,7 @@ import { describeWithDocker } from "../support/docker";
 import { TEST_IMAGE } from "../support/images";
 import type { TestLab, TestServer } from "../support/labs/testLab";
 import {
-    type Drivers, findLeaks, grantInputs, rejection, replicaStatusRow, replicationInputs, roleInputs, unconfigured, useLab, userInputs,
+    type Drivers, findLeaks, rejection, replicaStatusRow, replicationInputs, setUpSource, unconfigured, useLab,
 } from "./helpers";
 
 jest.setTimeout(120_000);
@@ -33,9 +33,7 @@ describeWithDocker(`Replication provider failures on ${TEST_IMAGE}`, () => {
         replica = lab.server("replica");
         spare = lab.server("spare");
         // The source as the lab sets it up: writable, with the replication account, and some data.
-        await drivers.serverRole.create(roleInputs(lab, source, "source"));
-        await drivers.user.create(userInputs(lab, source, REPL_USER, REPL_PW));
-        await drivers.grant.create(grantInputs(lab, source, REPL_USER, "*", ["REPLICATION SLAVE", "REPLICATION CLIENT"]));
+        await setUpSource(drivers, lab, source, REPL_USER, REPL_PW);
         await lab.sql("source", "CREATE DATABASE shop");
         await lab.sql("source", "CREATE TABLE shop.orders (id INT PRIMARY KEY)");
         await lab.sql("source", "INSERT INTO shop.orders VALUES (1), (2), (3)");

@@ -10,7 +10,7 @@ import { purgeOlderBinlogs } from "../support/mysql";
 import { TEST_IMAGE } from "../support/images";
 import type { TestLab, TestServer } from "../support/labs/testLab";
 import {
-    type Drivers, findLeaks, grantInputs, rejection, replicaStatusRow, replicationInputs, roleInputs, unconfigured, useLab, userInputs,
+    type Drivers, findLeaks, rejection, replicaStatusRow, replicationInputs, setUpSource, unconfigured, useLab,
 } from "./helpers";
 
 jest.setTimeout(180_000);
@@ -36,9 +36,7 @@ describeWithDocker(`seeding replicas through the Replication provider on ${TEST_
         source = lab.server("source");
         early = lab.server("early");
         mariadb = (await lab.version("source")).flavor === "mariadb";
-        await drivers.serverRole.create(roleInputs(lab, source, "source"));
-        await drivers.user.create(userInputs(lab, source, REPL_USER, REPL_PW));
-        await drivers.grant.create(grantInputs(lab, source, REPL_USER, "*", ["REPLICATION SLAVE", "REPLICATION CLIENT"]));
+        await setUpSource(drivers, lab, source, REPL_USER, REPL_PW);
         await lab.sql("source", "CREATE DATABASE shop");
         await lab.sql("source", "CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
         await lab.sql("source", "INSERT INTO shop.orders VALUES (1, 'tea'), (2, 'cake')");
