@@ -7,9 +7,8 @@
  */
 import { parseMysqlUrl, parseOutputs } from "../../scripts/lib/outputs";
 import { collectStatus, statusTable } from "../../scripts/lib/status";
-import { describeWithDocker, imageExists } from "../support/docker";
-import { forgetStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
-import { TEST_IMAGE } from "../support/images";
+import { describeWithDocker } from "../support/docker";
+import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, replicaStatus, rows, sleep, waitFor, waitForReaders, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
@@ -48,15 +47,9 @@ describeWithDocker("live: a delayed replica (issue 12)", () => {
     const expectReaders = (expected: number[]) =>
         waitForReaders({ ...parseMysqlUrl(outputs.readonlyConnectionStrings[0]), port: READ_PORT }, expected);
 
-    beforeAll(async () => {
-        if (!imageExists(TEST_IMAGE)) throw new Error(`${TEST_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
-        await forgetStack(stack);
-        outputs = await stack.up();
+    useLiveStack(stack, async (first) => {
+        outputs = first;
         await withConn(parseMysqlUrl(outputs.appConnectionString), (c) => rows(c, "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, note TEXT)"));
-    });
-
-    afterAll(async () => {
-        await tearDownStack(stack);
     });
 
     test("a new row reaches server 1 at once and server 2 only after its delay; readers never reach server 2; status shows it", async () => {

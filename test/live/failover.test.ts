@@ -12,9 +12,8 @@ import Docker from "dockerode";
 import { readServerVersion } from "../../components/replication/connection";
 import { parseMysqlUrl, parseOutputs } from "../../scripts/lib/outputs";
 import { collectStatus } from "../../scripts/lib/status";
-import { describeWithDocker, imageExists } from "../support/docker";
-import { forgetStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
-import { TEST_IMAGE } from "../support/images";
+import { describeWithDocker } from "../support/docker";
+import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, replicaStatus, rows, waitFor, waitForReaders, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
@@ -23,7 +22,6 @@ const STACK = "livetest-failover";
 const BASE_PORT = 33600;
 const READ_PORT = 33699;
 const PREFIX = `mysql-replicas-${STACK}`;
-const SERVERS = [0, 1, 2];
 const name = (i: number) => `${PREFIX}-server-${i}`;
 
 describeWithDocker("live: forced failover and the old source's return (issue 11)", () => {
@@ -88,18 +86,12 @@ describeWithDocker("live: forced failover and the old source's return (issue 11)
 
     const acked: number[] = [];
 
-    beforeAll(async () => {
-        if (!imageExists(TEST_IMAGE)) throw new Error(`${TEST_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
-        await forgetStack(stack);
-        outputs = await stack.up({ sourceIndex: 0 });
+    useLiveStack(stack, async (first) => {
+        outputs = first;
         mysql = (await withConn(root(0), readServerVersion)).flavor === "mysql";
         await withConn(app(), (c) => rows(c, "CREATE TABLE writes (id INT AUTO_INCREMENT PRIMARY KEY, n INT NOT NULL)"));
         acked.push(...(await insert(50)));
-    });
-
-    afterAll(async () => {
-        await tearDownStack(stack);
-    });
+    }, { sourceIndex: 0 });
 
     test("the source is killed: moving the source without allowFailover is refused, naming it, and nothing changes", async () => {
         // Server 1 lags: rows that only server 2 receives before the source dies.

@@ -6,9 +6,8 @@
  * though Pulumi seeds them in parallel), hold every row with equal checksums, and replicate later writes.
  */
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
-import { describeWithDocker, imageExists } from "../support/docker";
-import { forgetStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
-import { TEST_IMAGE } from "../support/images";
+import { describeWithDocker } from "../support/docker";
+import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, insertRows, purgeOlderBinlogs, replicaStatus, rows, sleep, waitFor, withConn } from "../support/mysql";
 
 jest.setTimeout(600_000);
@@ -31,10 +30,8 @@ describeWithDocker("live: seeding a replica when the source's binary logs are go
     /** What the source had purged, as its server reports it. */
     let purged = "";
 
-    beforeAll(async () => {
-        if (!imageExists(TEST_IMAGE)) throw new Error(`${TEST_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
-        await forgetStack(stack);
-        outputs = await stack.up();
+    useLiveStack(stack, async (first) => {
+        outputs = first;
         await withConn(parseMysqlUrl(outputs.appConnectionString), async (c) => {
             await rows(c, "CREATE TABLE bulk (id INT PRIMARY KEY, payload VARCHAR(64) NOT NULL)");
             await insertRows(c, "bulk", ROWS);
@@ -51,10 +48,6 @@ describeWithDocker("live: seeding a replica when the source's binary logs are go
             }
         });
         expect(purged.replace(/[[\]]/g, "")).not.toBe("");
-    });
-
-    afterAll(async () => {
-        await tearDownStack(stack);
     });
 
     test("seed binlog: scaling up fails, naming the purged GTIDs and the setting; nothing of replication is made", async () => {

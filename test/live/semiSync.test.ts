@@ -6,9 +6,8 @@
  */
 import { parseMysqlUrl, parseOutputs } from "../../scripts/lib/outputs";
 import { collectStatus, statusSummary } from "../../scripts/lib/status";
-import { describeWithDocker, imageExists } from "../support/docker";
-import { forgetStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
-import { TEST_IMAGE } from "../support/images";
+import { describeWithDocker } from "../support/docker";
+import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, rows, waitFor, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
@@ -33,15 +32,9 @@ describeWithDocker("live: semi-synchronous replication (issue 12)", () => {
         });
     }
 
-    beforeAll(async () => {
-        if (!imageExists(TEST_IMAGE)) throw new Error(`${TEST_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
-        await forgetStack(stack);
-        outputs = await stack.up();
+    useLiveStack(stack, async (first) => {
+        outputs = first;
         await withConn(parseMysqlUrl(outputs.appConnectionString), (c) => rows(c, "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, note TEXT)"));
-    });
-
-    afterAll(async () => {
-        await tearDownStack(stack);
     });
 
     test("the source waits for its replica: status shows semi-sync on with one replica acknowledging; commits are quick", async () => {

@@ -9,9 +9,8 @@
  */
 import type { Connection } from "mysql2/promise";
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
-import { describeWithDocker, imageExists } from "../support/docker";
-import { forgetStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
-import { TEST_IMAGE } from "../support/images";
+import { describeWithDocker } from "../support/docker";
+import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, openConnection, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
 import { readServerVersion } from "../../components/replication/connection";
 
@@ -89,17 +88,10 @@ describeWithDocker("live: moving the source by config (issue 11 planned switchov
         expect(await withConn(root(s), replicaStatus)).toBeUndefined();
     }
 
-    beforeAll(async () => {
-        if (!imageExists(TEST_IMAGE)) throw new Error(`${TEST_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
-        await forgetStack(stack);
-        const outputs = await stack.up({ sourceIndex: 0 });
+    useLiveStack(stack, async (outputs) => {
         app = parseMysqlUrl(outputs.appConnectionString);
         await withConn(app, (c) => rows(c, "CREATE TABLE writes (id INT AUTO_INCREMENT PRIMARY KEY, n INT NOT NULL)"));
-    });
-
-    afterAll(async () => {
-        await tearDownStack(stack);
-    });
+    }, { sourceIndex: 0 });
 
     test("preview of a switchover plans updates only: no server container or volume is replaced", async () => {
         const plan = await stack.preview({ sourceIndex: 1 });

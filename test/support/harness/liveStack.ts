@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../images";
 import Docker from "dockerode";
-import { dockerStatus, ignoreMissing } from "../docker";
+import { dockerStatus, ignoreMissing, imageExists } from "../docker";
 import type { Step } from "./mockRuntime/engine";
 import type { Operation, RunRequest, RunResponse } from "./mockRuntime/protocol";
 import { StateFile } from "./mockRuntime/state";
@@ -549,6 +549,22 @@ export async function tearDownStack(stack: LiveStack): Promise<void> {
     } finally {
         await forgetStack(stack);
     }
+}
+
+/**
+ * The hooks of a live suite on one stack: before all, the test image must be on the Docker host, what
+ * an earlier run left is removed, the stack comes up (with `config`) and `ready` gets its outputs;
+ * after all, the stack is torn down.
+ */
+export function useLiveStack(stack: LiveStack, ready: (outputs: StackOutputs) => Promise<void>, config?: StackConfig): void {
+    beforeAll(async () => {
+        if (!imageExists(TEST_IMAGE)) throw new Error(`${TEST_IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
+        await forgetStack(stack);
+        await ready(await stack.up(config));
+    });
+    afterAll(async () => {
+        await tearDownStack(stack);
+    });
 }
 
 // ---------------------------------------------------------------------------- the test lab's config
