@@ -266,7 +266,7 @@ async function seedIfNeeded(i: ReplicationInputs, probe: Endpoint, sourceVersion
             fresh,
             method: sql.chooseSeed({
                 mode: i.seed ?? "auto", fresh, purgedMissing: missing, snapshot: sql.snapshotMethod(v),
-                serverVersion: `${v.flavor} ${v.major}.${v.minor}.${v.patch}`,
+                serverVersion: sql.describeVersion(v),
             }),
         };
     }).catch((err) => { throw fail(i, (err as Error).message); });
@@ -317,7 +317,7 @@ async function statusOf(conn: Connection, d: sql.ReplicationDialect, v: sql.Serv
         secondsBehind: s.secondsBehind,
         lastIoError: s.lastIoError,
         lastSqlError: s.lastSqlError,
-        serverVersion: `${v.flavor} ${v.major}.${v.minor}.${v.patch}`,
+        serverVersion: sql.describeVersion(v),
         actualDelaySeconds: s.sqlDelay,
     };
 }

@@ -131,7 +131,7 @@ async function ensurePlugin(conn: Connection, d: sql.CloneDialect): Promise<void
 async function dialectOf(conn: Connection): Promise<sql.CloneDialect> {
     const v = await readServerVersion(conn);
     const d = sql.cloneDialect(v);
-    if (!d) throw new Error(`${v.flavor} ${v.major}.${v.minor}.${v.patch} has no CLONE plugin`);
+    if (!d) throw new Error(`${sql.describeVersion(v)} has no CLONE plugin`);
     return d;
 }
 

@@ -36,6 +36,11 @@ export function parseServerVersion(version: string): ServerVersion {
     };
 }
 
+/** A version as the lab writes it in outputs and messages, e.g. "mysql 8.4.3". */
+export function describeVersion(v: ServerVersion): string {
+    return `${v.flavor} ${v.major}.${v.minor}.${v.patch}`;
+}
+
 /** True when `v` is at least major.minor.patch. */
 export function atLeast(v: Pick<ServerVersion, "major" | "minor" | "patch">, major: number, minor = 0, patch = 0): boolean {
     if (v.major !== major) return v.major > major;

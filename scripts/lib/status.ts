@@ -111,7 +111,7 @@ export function rowFromProbe(server: LabServer, probe: ServerProbe): StatusRow {
         serverId: probe.serverId,
         endpoint: formatEndpoint(server.admin),
         reachable: true,
-        version: `${v.flavor} ${v.major}.${v.minor}.${v.patch}`,
+        version: sql.describeVersion(v),
         readOnly: flag(probe.readOnly.read_only),
         superReadOnly: flag(probe.readOnly.super_read_only),
         replicationConfigured: status.configured,
