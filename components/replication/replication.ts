@@ -150,8 +150,9 @@ export async function isFresh(conn: Connection, status: sql.ReplicaStatus): Prom
 /**
  * Points the replica at its source and waits until it has caught up with what the source had
  * executed when this began. Used by create and update alike. On failure nothing is left configured.
+ * `seededBefore` is how it was seeded earlier: reported again unless it is seeded now.
  */
-async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
+async function pointReplica(i: ReplicationInputs, seededBefore: sql.SeedMethod | "" = ""): Promise<ReplicationOutputs> {
     const deadline = Date.now() + i.timeoutSeconds * 1000;
     const remaining = () => secondsUntil(deadline);
 
@@ -232,7 +233,8 @@ async function pointReplica(i: ReplicationInputs): Promise<ReplicationOutputs> {
                     // Connected and applying again before anything is reported.
                     await waitCaughtUp(conn, d, delay > 0 ? "" : source.gtids, deadline, i);
                 }
-                return { ...i, ...(await statusOf(conn, d, v)), ...(seededBy ? { seededBy } : {}) };
+                // How it was seeded stays on record until it is seeded again.
+                return { ...i, ...(await statusOf(conn, d, v)), seededBy: seededBy ?? seededBefore };
             } catch (err) {
                 if (seedingId !== undefined) {
                     // Stopped first: the id can only change while replication is stopped.
@@ -386,7 +388,7 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
     },
 
     async create(inputs) {
-        const outs = inputs.leftOut ? leftOutRecord(inputs) : { seededBy: "" as const, ...(await pointReplica(inputs)) };
+        const outs = inputs.leftOut ? leftOutRecord(inputs) : await pointReplica(inputs);
         return { id: describeEndpoint(adminEndpoint(inputs)), outs };
     },
 
@@ -408,10 +410,9 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
     async update(_id, olds, news) {
         const o = withAdminKeys(olds);
         if (news.leftOut) return { outs: leftOutRecord(news) };
-        // How it was seeded stays on record until it is seeded again.
         const seededBy = (o as Partial<ReplicationOutputs>).seededBy ?? "";
         // Rejoined (Topology pointed it at the source already): re-pointing here checks and records it.
-        if (o.leftOut) return { outs: { seededBy, ...(await pointReplica(news)) } };
+        if (o.leftOut) return { outs: await pointReplica(news, seededBy) };
         if (changed(o, news, REPOINT_KEYS).length === 0 && !drifted(o)) {
             // Only how Pulumi works with the replica changed: record it, and leave replication running.
             const status = await withConnection(adminEndpoint(news), news.timeoutSeconds, "replica", async (conn) => {
@@ -420,7 +421,7 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
             }).catch((err) => { throw fail(news, (err as Error).message); });
             return { outs: { ...news, ...status, seededBy } };
         }
-        return { outs: { seededBy, ...(await pointReplica(news)) } };
+        return { outs: await pointReplica(news, seededBy) };
     },
 
     async delete(_id, props) {
