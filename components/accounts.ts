@@ -1,10 +1,6 @@
 import * as docker from "@pulumi/docker";
-import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
-import type { Flavor } from "./config";
-import { before8 } from "./imageName";
 import { SqlDatabase, SqlGrant, SqlUser } from "./replication/accounts";
-import { hostPort } from "./replication/connection";
 
 /** The lab's accounts, by purpose. */
 export type AccountKey = "replication" | "app" | "readonly";
@@ -31,7 +27,6 @@ export function accountPlan(database: string): AccountPlan[] {
 }
 
 export interface LabAccountsArgs {
-    readonly flavor: Flavor;
     /** The source server, as Pulumi reaches it. */
     readonly host: string;
     readonly port: number;
@@ -44,20 +39,12 @@ export interface LabAccountsArgs {
     readonly after?: pulumi.Resource[];
     /** A passwordless account without privileges for a load balancer's health checks, if any. */
     readonly checkUser?: string;
-    /** Version from the image tag; undefined means a current server. */
-    readonly imageVersion?: string;
-}
-
-/** The character set and collation a MySQL server of that version gives a new database by default. */
-export function mysqlDatabaseCharset(imageVersion: string | undefined): { defaultCharacterSet: string; defaultCollation: string } {
-    return before8(imageVersion)
-        ? { defaultCharacterSet: "utf8mb4", defaultCollation: "utf8mb4_general_ci" }
-        : { defaultCharacterSet: "utf8mb4", defaultCollation: "utf8mb4_0900_ai_ci" };
 }
 
 /**
- * The app database and the three accounts, declared on the source (replicas get them by replication).
- * MySQL uses @pulumi/mysql; MariaDB, where @pulumi/mysql fails, the lab's own SQL resources.
+ * The app database and the three accounts, declared on the source (replicas get them by replication),
+ * as the lab's own SQL resources on every flavor: each reads back what the server really holds, so
+ * drift shows in a refresh and the next up repairs it (README, "Why the lab manages accounts itself").
  */
 export class LabAccounts extends pulumi.ComponentResource {
     public readonly database: pulumi.Resource;
@@ -74,46 +61,20 @@ export class LabAccounts extends pulumi.ComponentResource {
         const childOpts = { parent: this, deletedWith: args.serverContainer, dependsOn: [args.serverContainer, ...(args.after ?? [])] };
         const grants = {} as Record<AccountKey, pulumi.Resource>;
 
-        if (args.flavor === "mysql") {
-            const provider = new mysql.Provider(`${name}-mysql`, {
-                endpoint: hostPort(args.host, args.port),
-                username: "root",
-                password: args.rootPassword,
-                // Its endpoint follows the source only once the source has really moved: a refused move
-                // must not leave the state reading the accounts through the wrong (perhaps dead) server.
-            }, { parent: this, dependsOn: args.after });
-            // @pulumi/mysql defaults to utf8/utf8_general_ci, which MySQL 8.0.30+ reads back as utf8mb3: every
-            // refresh would then see drift. The server's own default character set and collation never drift.
-            this.database = new mysql.Database(`${name}-db`, {
-                name: args.database, ...mysqlDatabaseCharset(args.imageVersion),
-            }, { ...childOpts, provider });
-            for (const a of plan) {
-                // No authPlugin: any value but its two special ones makes @pulumi/mysql create an empty password.
-                const user = new mysql.User(`${name}-${a.key}`, {
-                    user: a.user, host: a.host, plaintextPassword: args.passwords[a.key],
-                }, { ...childOpts, provider });
-                grants[a.key] = new mysql.Grant(`${name}-${a.key}-grant`, {
-                    user: user.user, host: user.host, database: a.database, table: "*", privileges: [...a.privileges],
-                }, { ...childOpts, provider, dependsOn: [user, this.database] });
-            }
-            if (args.checkUser) {
-                // No password and no grant: it can log in and nothing else.
-                this.checkUser = new mysql.User(`${name}-check`, { user: args.checkUser, host: "%" }, { ...childOpts, provider });
-            }
-        } else {
-            const server = { adminHost: args.host, adminPort: args.port, adminPassword: args.rootPassword };
-            this.database = new SqlDatabase(`${name}-db`, { ...server, name: args.database }, childOpts);
-            for (const a of plan) {
-                const user = new SqlUser(`${name}-${a.key}`, {
-                    ...server, user: a.user, host: a.host, plaintextPassword: args.passwords[a.key],
-                }, childOpts);
-                grants[a.key] = new SqlGrant(`${name}-${a.key}-grant`, {
-                    ...server, user: user.user, host: user.host, database: a.database, table: "*", privileges: [...a.privileges],
-                }, { ...childOpts, dependsOn: [user, this.database] });
-            }
-            if (args.checkUser) {
-                this.checkUser = new SqlUser(`${name}-check`, { ...server, user: args.checkUser, host: "%", plaintextPassword: "" }, childOpts);
-            }
+        const server = { adminHost: args.host, adminPort: args.port, adminPassword: args.rootPassword };
+        // No character set: the server's own default, which never reads back as drift.
+        this.database = new SqlDatabase(`${name}-db`, { ...server, name: args.database }, childOpts);
+        for (const a of plan) {
+            const user = new SqlUser(`${name}-${a.key}`, {
+                ...server, user: a.user, host: a.host, plaintextPassword: args.passwords[a.key],
+            }, childOpts);
+            grants[a.key] = new SqlGrant(`${name}-${a.key}-grant`, {
+                ...server, user: user.user, host: user.host, database: a.database, table: "*", privileges: [...a.privileges],
+            }, { ...childOpts, dependsOn: [...childOpts.dependsOn, user, this.database] });
+        }
+        if (args.checkUser) {
+            // No password and no grant: it can log in and nothing else.
+            this.checkUser = new SqlUser(`${name}-check`, { ...server, user: args.checkUser, host: "%", plaintextPassword: "" }, childOpts);
         }
         this.grants = grants;
         this.users = Object.fromEntries(plan.map((a) => [a.key, { user: a.user, host: a.host }])) as LabAccounts["users"];

@@ -115,7 +115,6 @@ export class MysqlLab extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [this.source.container, this.topology] });
 
         this.accounts = new LabAccounts(`${name}-accounts`, {
-            flavor: s.flavor,
             host: this.source.host,
             port: this.source.port,
             rootPassword: this.passwords.rootPassword,
@@ -128,7 +127,6 @@ export class MysqlLab extends pulumi.ComponentResource {
             serverContainer: this.source.container,
             after: [this.topology, sourceRole],
             checkUser: s.readEndpoint ? CHECK_USER : undefined,
-            imageVersion: s.imageVersion,
         }, { parent: this });
 
         this.replications = [];

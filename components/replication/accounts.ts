@@ -1,7 +1,8 @@
 /**
- * Database, user and grant as dynamic resources written with mysql2: the lab's stand-in for
- * @pulumi/mysql on MariaDB, where that provider fails (it reads @@innodb_version, gone since 10.10).
- * Inputs mirror @pulumi/mysql's Database, User and Grant so the lab declares the same things either way.
+ * Database, user and grant as dynamic resources written with mysql2, on every flavor. Each read
+ * reports what the server really holds (the database, the user, whether its password still logs in,
+ * the privileges granted), so drift shows in a refresh; a server that does not answer is unknown, not
+ * gone. Inputs follow @pulumi/mysql's Database, User and Grant, which the lab used before.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AdminInputs, adminEndpoint, isGone, query, withAdminKeys, withConnection } from "./connection";
@@ -118,7 +119,10 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
     async read(id, props) {
         const p = props as UserInputs;
         const rows = await readOrUnknown(p, (conn) => query<{ n: number | string }>(conn, sql.userExists(p)));
-        return rows !== undefined && Number(rows[0].n) === 0 ? { id: "", props: p } : { id, props: p };
+        if (rows === undefined) return { id, props: p };
+        if (Number(rows[0].n) === 0) return { id: "", props: p };
+        // No server shows a password, so it is tried: a login refused means it was changed behind the lab.
+        return (await logsIn(p)) ? { id, props: p } : { id, props: { ...p, plaintextPassword: PASSWORD_DRIFTED } };
     },
     async update(_id, olds, news) {
         if (olds.plaintextPassword !== news.plaintextPassword) {
@@ -131,6 +135,25 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
         await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropUser(props))));
     },
 };
+
+/** What a refresh records for a password the server no longer accepts: never equal to a declared one. */
+export const PASSWORD_DRIFTED = "\u0000changed on the server";
+
+/**
+ * Whether the account logs in with its declared password, from where Pulumi runs (so only for an
+ * account of any host). Any answer but a refused login (the server gone, a host-bound account) is
+ * taken as yes: only a wrong password is drift.
+ */
+async function logsIn(u: UserInputs): Promise<boolean> {
+    if (u.host !== "%") return true;
+    const own = { host: adminEndpoint(u).host, port: adminEndpoint(u).port, user: u.user, password: u.plaintextPassword };
+    try {
+        await withConnection(own, READ_TIMEOUT_SECONDS, "server", async () => undefined);
+        return true;
+    } catch (err) {
+        return !/cannot log in/.test((err as Error).message);
+    }
+}
 
 export interface SqlUserArgs extends SqlServerArgs {
     readonly user: pulumi.Input<string>;

@@ -46,13 +46,14 @@ describe.each([0, 1, 3])("replicaCount %i", (n) => {
     });
 
     test("the database, three users and three grants, on the source only", () => {
-        expect(ofType(run, TYPES.mysqlDatabase)).toHaveLength(1);
-        // The server's own defaults (not the provider's utf8, which MySQL 8.0.30+ reads back as utf8mb3: drift).
-        expect(ofType(run, TYPES.mysqlDatabase)[0].inputs).toMatchObject({ defaultCharacterSet: "utf8mb4", defaultCollation: "utf8mb4_0900_ai_ci" });
-        expect(labUsers(run, TYPES.mysqlUser)).toHaveLength(3);
-        expect(ofType(run, TYPES.mysqlGrant)).toHaveLength(3);
-        expect(ofType(run, TYPES.mysqlProvider)).toHaveLength(1);
-        expect(reveal(ofType(run, TYPES.mysqlProvider)[0].inputs.endpoint)).toBe("127.0.0.1:13306");
+        expect(ofType(run, TYPES.sqlDatabase)).toHaveLength(1);
+        // The server's own default character set (@pulumi/mysql's utf8 read back as utf8mb3 on MySQL 8.0.30+: drift).
+        expect(ofType(run, TYPES.sqlDatabase)[0].inputs).toMatchObject({ name: "app", defaultCharacterSet: "", defaultCollation: "" });
+        expect(labUsers(run, TYPES.sqlUser)).toHaveLength(3);
+        expect(ofType(run, TYPES.sqlGrant)).toHaveLength(3);
+        for (const r of [...ofType(run, TYPES.sqlDatabase), ...ofType(run, TYPES.sqlUser), ...ofType(run, TYPES.sqlGrant)]) {
+            expect([r.inputs.adminHost, r.inputs.adminPort]).toEqual(["127.0.0.1", 13306]);
+        }
     });
 
     test("outputs: endpoints, count, server ids; connection strings are secret", () => {
@@ -89,7 +90,7 @@ describe("servers", () => {
         const all = ofType(run, TYPES.serverRole);
         for (const r of all) expect([r.inputs.semiSync, r.inputs.semiSyncTimeoutMs]).toEqual([false, 10000]);
         const source = all.find((r) => r.inputs.role === "source")!;
-        for (const r of [...ofType(run, TYPES.mysqlUser), ...ofType(run, TYPES.mysqlProvider)]) expect(r.dependencies).toContain(source.urn);
+        for (const r of [...ofType(run, TYPES.sqlUser), ...ofType(run, TYPES.sqlDatabase)]) expect(r.dependencies).toContain(source.urn);
         for (const r of all.filter((x) => x.inputs.role === "replica")) expect(source.dependencies).not.toContain(r.urn);
     });
 
@@ -171,13 +172,13 @@ describe("the source is chosen by sourceIndex", () => {
         expect(one.outputs.roles).toEqual(["replica", "source", "replica"]);
         expect(ofType(one, TYPES.replication).map((r) => r.name).sort()).toEqual(["lab-server-0-replication", "lab-server-2-replication"]);
         for (const r of ofType(one, TYPES.replication)) expect(r.inputs.sourceHost).toBe("mysql-replicas-dev-server-1");
-        expect(reveal(ofType(one, TYPES.mysqlProvider)[0].inputs.endpoint)).toBe("127.0.0.1:13307");
+        for (const u of ofType(one, TYPES.sqlUser)) expect(u.inputs.adminPort).toBe(13307);
         const topology = ofType(one, TYPES.topology)[0];
         expect(topology.inputs).toMatchObject({ sourceIndex: 1 });
         expect((topology.inputs.servers as { name: string }[]).map((s) => s.name))
             .toEqual(["mysql-replicas-dev-server-0", "mysql-replicas-dev-server-1", "mysql-replicas-dev-server-2"]);
         // The switchover comes first: replication, roles and accounts wait for it.
-        for (const r of [...ofType(one, TYPES.replication), ...ofType(one, TYPES.serverRole), ...ofType(one, TYPES.mysqlUser), ...ofType(one, TYPES.mysqlProvider)]) {
+        for (const r of [...ofType(one, TYPES.replication), ...ofType(one, TYPES.serverRole), ...ofType(one, TYPES.sqlUser), ...ofType(one, TYPES.sqlGrant)]) {
             expect(r.dependencies).toContain(topology.urn);
         }
         expect(isSecret(topology.inputs.adminPassword)).toBe(true);
@@ -243,8 +244,10 @@ describe("secrets", () => {
             expect(isSecret(r.inputs.adminPassword)).toBe(true);
             expect(r.additionalSecretOutputs).toEqual(expect.arrayContaining(["password", "adminPassword"]));
         }
-        for (const u of labUsers(run, TYPES.mysqlUser)) expect(isSecret(u.inputs.plaintextPassword)).toBe(true);
-        expect(isSecret(ofType(run, TYPES.mysqlProvider)[0].inputs.password)).toBe(true);
+        for (const u of labUsers(run, TYPES.sqlUser)) expect(isSecret(u.inputs.plaintextPassword)).toBe(true);
+        for (const r of [...ofType(run, TYPES.sqlDatabase), ...ofType(run, TYPES.sqlUser), ...ofType(run, TYPES.sqlGrant)]) {
+            expect(isSecret(r.inputs.adminPassword)).toBe(true);
+        }
         // No plain output carries a password.
         const plain = JSON.stringify({ ...run.outputs, appConnectionString: 0, readonlyConnectionStrings: 0, adminConnectionStrings: 0 });
         expect(plain).not.toContain("password");
@@ -285,7 +288,7 @@ describe("dependencies", () => {
 
     test("each Replication depends on its replica, the source and the replication grant", () => {
         const source = named(run, TYPES.container, "lab-server-0-container");
-        const grant = named(run, TYPES.mysqlGrant, "lab-accounts-replication-grant");
+        const grant = named(run, TYPES.sqlGrant, "lab-accounts-replication-grant");
         for (const i of [1, 2]) {
             const replication = named(run, TYPES.replication, `lab-server-${i}-replication`);
             const replica = named(run, TYPES.container, `lab-server-${i}-container`);
@@ -301,14 +304,11 @@ describe("dependencies", () => {
         expect(named(run, TYPES.serverRole, "lab-server-1-role").dependencies).toContain(replication.urn);
     });
 
-    test("accounts go with the source: deletedWith its container, through one explicit provider", () => {
+    test("accounts go with the source: deletedWith its container", () => {
         const source = named(run, TYPES.container, "lab-server-0-container");
-        const provider = ofType(run, TYPES.mysqlProvider)[0];
-        for (const r of [...ofType(run, TYPES.mysqlDatabase), ...ofType(run, TYPES.mysqlUser), ...ofType(run, TYPES.mysqlGrant)]) {
-            expect(r.deletedWith).toBe(source.urn);
-            expect(r.provider.startsWith(provider.urn)).toBe(true);
-        }
-        for (const u of ofType(run, TYPES.mysqlUser)) expect(u.inputs.authPlugin).toBeUndefined();
+        const accounts = [...ofType(run, TYPES.sqlDatabase), ...ofType(run, TYPES.sqlUser), ...ofType(run, TYPES.sqlGrant)];
+        expect(accounts).toHaveLength(1 + 4 + 3);
+        for (const r of accounts) expect(r.deletedWith).toBe(source.urn);
     });
 
     test("every resource has a parent inside the lab component", () => {
@@ -322,24 +322,26 @@ describe("dependencies", () => {
 });
 
 describe("flavors", () => {
-    test("MariaDB declares the lab's SQL resources, not @pulumi/mysql, with the same grants", async () => {
+    test("both flavors declare the lab's own SQL resources with the same grants, and nothing of @pulumi/mysql", async () => {
         const [mysqlRun, mariaRun] = await Promise.all([
             program({ image: "mysql:8.4" }),
             program({ image: "mariadb:11.4" }),
         ]);
-        expect(ofType(mariaRun, TYPES.mysqlUser)).toHaveLength(0);
-        expect(ofType(mariaRun, TYPES.mysqlProvider)).toHaveLength(0);
-        expect(ofType(mysqlRun, TYPES.sqlUser)).toHaveLength(0);
-        const grants = (run: ProgramRun, type: string) => ofType(run, type)
-            .map((g) => ({ user: g.inputs.user, host: g.inputs.host, database: g.inputs.database, table: g.inputs.table,
-                privileges: [...(g.inputs.privileges as string[])].sort() }))
-            .sort((a, b) => String(a.user).localeCompare(String(b.user)));
-        expect(grants(mariaRun, TYPES.sqlGrant)).toEqual(grants(mysqlRun, TYPES.mysqlGrant));
-        expect(grants(mysqlRun, TYPES.mysqlGrant)).toHaveLength(accountPlan("app").length);
-        expect(ofType(mariaRun, TYPES.sqlDatabase).map((d) => d.inputs.name)).toEqual(["app"]);
-        const users = (run: ProgramRun, type: string) => labUsers(run, type).map((u) => `${u.inputs.user}@${u.inputs.host}`).sort();
-        expect(users(mariaRun, TYPES.sqlUser)).toEqual(users(mysqlRun, TYPES.mysqlUser));
-        expect(users(mysqlRun, TYPES.mysqlUser)).toEqual(["app@%", "reader@%", "repl@%"]);
+        const accounts = (run: ProgramRun) => ({
+            foreign: run.registrations.filter((x) => /^(mysql:|pulumi:providers:mysql)/.test(x.type)).map((x) => x.type),
+            database: ofType(run, TYPES.sqlDatabase).map((d) => d.inputs.name),
+            users: labUsers(run, TYPES.sqlUser).map((u) => `${u.inputs.user}@${u.inputs.host}`).sort(),
+            grants: ofType(run, TYPES.sqlGrant)
+                .map((g) => `${g.inputs.user}@${g.inputs.host} ${[...(g.inputs.privileges as string[])].sort().join(",")} ON ${g.inputs.database}.${g.inputs.table}`)
+                .sort(),
+        });
+        expect(accounts(mariaRun)).toEqual(accounts(mysqlRun));
+        expect(accounts(mysqlRun)).toEqual({
+            foreign: [],
+            database: ["app"],
+            users: ["app@%", "reader@%", "repl@%"],
+            grants: ["app@% ALL PRIVILEGES ON app.*", "reader@% SELECT ON app.*", "repl@% REPLICATION CLIENT,REPLICATION SLAVE ON *.*"],
+        });
     });
 
     test("grants: replication privileges only for repl, all on the app database for app, SELECT for reader", () => {
@@ -397,9 +399,9 @@ describe("read endpoint", () => {
         for (const r of ofType(run, TYPES.replication)) expect(proxy.dependencies).toContain(r.urn);
         expect(run.outputs.readEndpoint).toBe("127.0.0.1:13399");
         // The check account: no password, no grant.
-        const check = ofType(run, TYPES.mysqlUser).find((u) => u.inputs.user === "haproxy_check")!;
-        expect(check.inputs.plaintextPassword).toBeUndefined();
-        expect(ofType(run, TYPES.mysqlGrant).map((g) => g.inputs.user)).not.toContain("haproxy_check");
+        const check = ofType(run, TYPES.sqlUser).find((u) => u.inputs.user === "haproxy_check")!;
+        expect(reveal(check.inputs.plaintextPassword)).toBe("");
+        expect(ofType(run, TYPES.sqlGrant).map((g) => g.inputs.user)).not.toContain("haproxy_check");
     });
 
     test("with 0 replicas the endpoint points at the source", async () => {

@@ -193,8 +193,4 @@ export const TYPES = {
     sqlDatabase: "pulumi-nodejs:dynamic/sql:Database",
     sqlUser: "pulumi-nodejs:dynamic/sql:User",
     sqlGrant: "pulumi-nodejs:dynamic/sql:Grant",
-    mysqlProvider: "pulumi:providers:mysql",
-    mysqlDatabase: "mysql:index/database:Database",
-    mysqlUser: "mysql:index/user:User",
-    mysqlGrant: "mysql:index/grant:Grant",
 } as const;

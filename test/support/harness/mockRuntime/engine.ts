@@ -15,7 +15,6 @@
 import type Docker from "dockerode";
 import { containerHandler, networkHandler, remoteImageHandler, volumeHandler } from "./docker";
 import { dynamicHandler } from "./dynamic";
-import { MYSQL_PROVIDER_TYPE, mysqlDatabaseHandler, mysqlGrantHandler, mysqlProviderHandler, mysqlUserHandler } from "./mysql";
 import { Handler, HandlerContext, InitError, NotImplemented } from "./handler";
 import { randomPasswordHandler } from "./random";
 import type { ResourceState, StackState } from "./state";
@@ -63,14 +62,10 @@ const HANDLERS: Record<string, Handler> = {
     "docker:index/volume:Volume": volumeHandler,
     "docker:index/remoteImage:RemoteImage": remoteImageHandler,
     "random:index/randomPassword:RandomPassword": randomPasswordHandler,
-    [MYSQL_PROVIDER_TYPE]: mysqlProviderHandler,
-    "mysql:index/database:Database": mysqlDatabaseHandler,
-    "mysql:index/user:User": mysqlUserHandler,
-    "mysql:index/grant:Grant": mysqlGrantHandler,
 };
 
-/** Providers a resource may name explicitly (with `{ provider }`). */
-const EXPLICIT_PROVIDERS = new Set([MYSQL_PROVIDER_TYPE]);
+/** Providers a resource may name explicitly (with `{ provider }`): none, since the lab's accounts are its own resources. */
+const EXPLICIT_PROVIDERS = new Set<string>();
 
 export function handlerFor(type: string): Handler {
     const handler = HANDLERS[type] ?? (type.startsWith("pulumi-nodejs:dynamic") ? dynamicHandler : undefined);
