@@ -8,6 +8,7 @@ import type { Role } from "../../components/replication/sql";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { installedPulumiCli } from "./pulumiCli";
 
 /** A problem with the tools' input (bad option, missing outputs): exit code 2, not a lab problem. */
 export class UsageError extends Error {
@@ -299,7 +300,7 @@ export function findOnPath(name: string, envPath = process.env.PATH ?? ""): stri
 }
 
 /** The outputs from `--outputs FILE`, else from the Pulumi CLI, else an error explaining both. */
-export function loadOutputs(src: OutputSource, pulumiCli = findOnPath("pulumi")): LabOutputs {
+export function loadOutputs(src: OutputSource, pulumiCli = installedPulumiCli()): LabOutputs {
     if (src.outputsFile) {
         let text: string;
         try {

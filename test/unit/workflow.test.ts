@@ -111,6 +111,17 @@ describe(".github/workflows/lab.yml", () => {
         expect(fs.existsSync(path.join(ROOT, ".ci", "run"))).toBe(true);
     });
 
+    test("every Pulumi CLI it installs is the one version package.json pins (what npm run up uses)", () => {
+        const pinned = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies.pulumi;
+        expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+        const steps = Object.entries<any>(doc.jobs).flatMap(([id, job]) => job.steps.map((s: any) => ({ id, ...s })))
+            .filter((s) => /^pulumi\/actions@/.test(s.uses ?? ""));
+        expect(steps.map((s) => s.id)).toEqual(["preview", "full-suite"]);
+        for (const step of steps) expect([step.id, step.with?.["pulumi-version"]]).toEqual([step.id, pinned]);
+        // No other way in: no version file, no install script.
+        expect(body).not.toMatch(/pulumi-version-file|get\.pulumi\.com/);
+    });
+
     test("every npm script it runs exists", () => {
         const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
         for (const [, name] of body.matchAll(/npm run ([\w:-]+)/g)) expect([name, name in scripts]).toEqual([name, true]);

@@ -3,7 +3,9 @@
  * destroyed on the live Docker engine, from any test or script.
  *
  * Two engines, one API (`.engine` says which one a stack uses; the choice is printed once per process):
- * - "automation": a `pulumi` CLI is on PATH. The Automation API runs the real engine and providers
+ * - "automation": a real `pulumi` CLI is on PATH (not the npm package's launcher in node_modules/.bin,
+ *   which would download one), or the version package.json pins is cached in ~/.pulumi/versions
+ *   (scripts/lib/pulumiCli.ts). The Automation API runs the real engine and providers with that CLI
  *   (LocalWorkspace on the repository, a file backend in a temp dir, a test passphrase).
  * - "mock-runtime": no CLI (as on the CI machines). Each operation runs in a child process
  *   (test/support/harness/mockRuntime/runner.ts) that loads index.ts under Pulumi's mock runtime with the resource
@@ -27,6 +29,7 @@ import type { Step } from "./mockRuntime/engine";
 import type { Operation, RunRequest, RunResponse } from "./mockRuntime/protocol";
 import { StateFile } from "./mockRuntime/state";
 import { SECRET_SIG, SIG_KEY } from "./mockRuntime/values";
+import { findPulumiCli } from "../../../scripts/lib/pulumiCli";
 
 export const PROJECT = "mysql-replicas";
 const ROOT = path.resolve(__dirname, "../../..");
@@ -54,7 +57,7 @@ export interface LiveStackOptions {
     /** Stack name; Docker objects carry it in the label mysql-replicas.stack. */
     readonly stack: string;
     readonly config?: StackConfig;
-    /** Defaults to LIVE_ENGINE, else "automation" when a pulumi CLI is on PATH, else "mock-runtime". */
+    /** Defaults to LIVE_ENGINE, else "automation" when there is a pulumi CLI (see pulumiCli()), else "mock-runtime". */
     readonly engine?: EngineKind;
     readonly passphrase?: string;
     /** Where state files (mock-runtime) or the file backend (automation) live. Defaults to $TMPDIR/mysql-replicas-live. */
@@ -104,17 +107,50 @@ export interface LiveStack {
     remove(): Promise<void>;
 }
 
-let cliVersion: string | undefined | null = null;
+/** The CLI the automation engine runs (its version and where it was found), or why there is none. */
+type CliFound = { readonly bin: string; readonly version: string; readonly where: string } | { readonly reason: string };
+let cli: CliFound | undefined;
+let cliLinkRoot: string | undefined;
 
-export function pulumiCli(): string | undefined {
-    if (cliVersion === null) {
-        try {
-            cliVersion = execFileSync("pulumi", ["version"], { stdio: "pipe", timeout: 30_000 }).toString().trim();
-        } catch {
-            cliVersion = undefined;
-        }
+function findCli(): CliFound {
+    if (cli) return cli;
+    // Never the npm launcher (node_modules/.bin/pulumi, first on PATH under npm scripts): it would
+    // download a CLI, which these machines cannot. Only a real binary, or the pinned one already cached.
+    const found = findPulumiCli();
+    if (found.source === "none") return (cli = { reason: found.reason });
+    const where = found.source === "path" ? `${found.bin}, on PATH` : `${found.bin}, the version package.json pins, cached`;
+    try {
+        const version = execFileSync(found.bin, ["version"], { stdio: "pipe", timeout: 10_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } })
+            .toString().trim();
+        return (cli = { bin: found.bin, version, where });
+    } catch (err) {
+        const e = err as { stderr?: Buffer; message: string };
+        return (cli = { reason: `${where}, but \`pulumi version\` failed: ${(e.stderr?.toString().trim() || e.message).split("\n")[0]}` });
     }
-    return cliVersion;
+}
+
+/**
+ * The version of the pulumi CLI the automation engine runs, if there is one: a real `pulumi` on PATH,
+ * else the version package.json pins cached at $PULUMI_HOME/versions/<version>/bin/pulumi (default
+ * ~/.pulumi). Decided once, from files and that CLI's `pulumi version` (bounded to 10 s).
+ */
+export function pulumiCli(): string | undefined {
+    const found = findCli();
+    return "bin" in found ? found.version : undefined;
+}
+
+/** The Automation API's handle on that CLI, by its path: its default, `pulumi` from PATH, could be the npm launcher. */
+export async function pulumiCommand(): Promise<import("@pulumi/pulumi/automation").PulumiCommand> {
+    const found = findCli();
+    if (!("bin" in found)) throw new Error(`the automation engine needs a pulumi CLI: ${found.reason}`);
+    const { PulumiCommand } = await import("@pulumi/pulumi/automation");
+    // PulumiCommand runs <root>/bin/pulumi (and puts that folder first on the CLI's PATH, for the
+    // plugins installed beside it): a CLI in a folder not named bin is reached through a link.
+    const dir = path.dirname(found.bin);
+    if (path.basename(dir) === "bin") return PulumiCommand.get({ root: path.dirname(dir) });
+    cliLinkRoot ??= fs.mkdtempSync(path.join(os.tmpdir(), "mysql-replicas-pulumi-"));
+    if (!fs.existsSync(path.join(cliLinkRoot, "bin"))) fs.symlinkSync(dir, path.join(cliLinkRoot, "bin"));
+    return PulumiCommand.get({ root: cliLinkRoot });
 }
 
 /** The engine stacks use by default here. */
@@ -141,9 +177,16 @@ function announce(engine: EngineKind): void {
     const why = !docker.ok
         ? `nothing can be applied: ${docker.reason}`
         : engine === "automation"
-            ? `Automation API with the pulumi CLI ${pulumiCli() ?? "(version unknown)"}`
-            : "no pulumi CLI on PATH: index.ts under Pulumi's mock runtime, resources applied for real on Docker";
+            ? `Automation API with the pulumi CLI ${cliWhy()}`
+            : `${"bin" in findCli() ? `asked for, though there is the pulumi CLI ${cliWhy()}` : cliWhy()}: ` +
+                "index.ts under Pulumi's mock runtime, resources applied for real on Docker";
     process.stderr.write(`liveStack engine: ${engine} (${why})\n`);
+}
+
+/** The CLI's version and where it is, or why there is none: for the engine line. */
+function cliWhy(): string {
+    const found = findCli();
+    return "bin" in found ? `${found.version} (${found.where})` : found.reason;
 }
 
 export function liveStack(options: LiveStackOptions): LiveStack {
@@ -396,7 +439,8 @@ class AutomationStack extends BaseStack {
                 PULUMI_SKIP_UPDATE_CHECK: "true",
             };
             const program = this.options.program;
-            if (!program) return auto.LocalWorkspace.createOrSelectStack({ stackName: this.name, workDir: ROOT }, { envVars });
+            const cli = await pulumiCommand();
+            if (!program) return auto.LocalWorkspace.createOrSelectStack({ stackName: this.name, workDir: ROOT }, { envVars, pulumiCommand: cli });
             // An inline program runs in this process: load the file afresh for every operation.
             return auto.LocalWorkspace.createOrSelectStack({
                 stackName: this.name, projectName: PROJECT,
@@ -404,7 +448,7 @@ class AutomationStack extends BaseStack {
                     delete require.cache[require.resolve(program)];
                     return require(program);
                 },
-            }, { envVars, projectSettings: { name: PROJECT, runtime: "nodejs" } });
+            }, { envVars, pulumiCommand: cli, projectSettings: { name: PROJECT, runtime: "nodejs" } });
         })();
         return this.stack;
     }
