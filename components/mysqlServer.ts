@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Flavor } from "./config";
-import { healthcheck, serverArgs, serverEnv } from "./serverOptions";
+import { healthcheck, initFiles, serverArgs, serverEnv } from "./serverOptions";
 
 /** Arguments of one MySQL-family server. */
 export interface MysqlServerArgs {
@@ -25,8 +25,8 @@ export interface MysqlServerArgs {
 }
 
 /**
- * One server: a named data volume and a container that starts read-only. Its role is applied at run
- * time by ServerRole, so nothing here changes when the source moves.
+ * One server: a named data volume and a container that starts read-only, from its very first start.
+ * Its role is applied at run time by ServerRole, so nothing here changes when the source moves.
  */
 export class MysqlServer extends pulumi.ComponentResource {
     public readonly volume: docker.Volume;
@@ -55,6 +55,8 @@ export class MysqlServer extends pulumi.ComponentResource {
             envs: pulumi.secret(pulumi.output(args.rootPassword).apply((pw) => serverEnv(args.flavor, pw))),
             labels,
             volumes: [{ volumeName: this.volume.name, containerPath: "/var/lib/mysql" }],
+            // Written before the first start: the fence of a new server (see initFiles).
+            uploads: initFiles(args.flavor, args.imageVersion),
             networksAdvanced: [{ name: args.networkName }],
             ports: [{ internal: 3306, external: args.hostPort, ip: bindAddress, protocol: "tcp" }],
             healthcheck: healthcheck(args.flavor),

@@ -55,6 +55,30 @@ export function serverEnv(flavor: Flavor, rootPassword: string): string[] {
         : [`MYSQL_ROOT_PASSWORD=${rootPassword}`, "MYSQL_INITDB_SKIP_TZINFO=1"];
 }
 
+/** A file the image's first start runs from /docker-entrypoint-initdb.d (its init server, socket only). */
+export interface InitFile {
+    readonly file: string;
+    readonly content: string;
+}
+
+/**
+ * Files for the image's first start. On MySQL 8+ the fence is persisted while the data directory is
+ * made, so the server refuses even root's writes (super_read_only) from the moment it takes its first
+ * connection, before the lab has looked at it; only the source's ServerRole opens it, with SET GLOBAL.
+ * PERSIST_ONLY changes nothing in the init server itself, and no SET is binlogged. MySQL 5.7 cannot
+ * persist, and MariaDB has no super_read_only (root holds READ_ONLY ADMIN): both start from
+ * `--read-only=ON` only.
+ */
+export function initFiles(flavor: Flavor, imageVersion: string | undefined): InitFile[] {
+    const v = versionOf(imageVersion);
+    if (flavor !== "mysql" || (v && !atLeast(v, 8))) return [];
+    return [{
+        file: "/docker-entrypoint-initdb.d/mysql-replicas-fence.sql",
+        content: "-- mysql-replicas: every server starts fenced; the lab opens the source itself.\n" +
+            "SET PERSIST_ONLY read_only = ON;\nSET PERSIST_ONLY super_read_only = ON;\n",
+    }];
+}
+
 /** Health check timings, shared by both flavors. */
 export const HEALTH_TIMINGS = {
     interval: "2s",

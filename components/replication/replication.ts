@@ -65,6 +65,9 @@ export interface ReplicationStatus {
 
 export type ReplicationOutputs = ReplicationInputs & ReplicationStatus;
 
+/** How long re-pointing a replica waits for its source to answer. */
+const SOURCE_ANSWER_SECONDS = 20;
+
 /** How long read and delete wait for a replica before taking it for gone. */
 const GONE_AFTER_SECONDS = 3;
 
@@ -152,13 +155,15 @@ export async function isFresh(conn: Connection, status: sql.ReplicaStatus): Prom
  * executed when this began. Used by create and update alike. On failure nothing is left configured.
  * `seededBefore` is how it was seeded earlier: reported again unless it is seeded now.
  */
-async function pointReplica(i: ReplicationInputs, seededBefore: sql.SeedMethod | "" = ""): Promise<ReplicationOutputs> {
+export async function pointReplica(i: ReplicationInputs, seededBefore: sql.SeedMethod | "" = ""): Promise<ReplicationOutputs> {
     const deadline = Date.now() + i.timeoutSeconds * 1000;
     const remaining = () => secondsUntil(deadline);
 
     // What the source has executed now, read as the replication user: this also proves the credentials.
     const probe: Endpoint = { host: i.sourceProbeHost, port: i.sourceProbePort, user: i.user, password: i.password };
-    const probeSource = () => withConnection(probe, remaining(), "source", readSource)
+    // The source's container was healthy before this ran: one that does not answer soon is paused or gone,
+    // and waiting the whole timeout for it would only stall the up.
+    const probeSource = () => withConnection(probe, Math.min(remaining(), SOURCE_ANSWER_SECONDS), "source", readSource)
         .catch((err) => { throw fail(i, (err as Error).message); });
     let source = await probeSource();
     const seededBy = await seedIfNeeded(i, probe, source.version, deadline);

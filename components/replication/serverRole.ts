@@ -40,10 +40,17 @@ export interface ServerRoleOutputs extends ServerRoleInputs {
     readonly startsFenced?: boolean | null;
 }
 
+/**
+ * How long applying a role waits for its server. The server's container is healthy before its role is
+ * applied, so a server that does not answer within this is stopped, paused or gone: the up fails in
+ * time instead of waiting on it.
+ */
+const ANSWER_SECONDS = 20;
+
 async function apply(i: ServerRoleInputs): Promise<ServerRoleOutputs> {
     // Topology fenced it if it answered; if not, it starts read-only.
     if (i.leftOut) return { ...i, readOnly: true, superReadOnly: null, persisted: false, semiSyncEnabled: null, startsFenced: null };
-    return withConnection(adminEndpoint(i), 120, `server ${i.serverName}`, async (conn) => {
+    return withConnection(adminEndpoint(i), ANSWER_SECONDS, `server ${i.serverName}`, async (conn) => {
         const v = await readServerVersion(conn);
         await execAll(conn, sql.roleStatements(v, i.role));
         await applySemiSync(conn, v, i);

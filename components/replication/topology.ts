@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "mysql2/promise";
 import { Endpoint, connect, execAll, query, readServerVersion, secondsUntil, sleep, withSuperReadOnlyLifted } from "./connection";
-import { aheadOfSource, isFresh, readSource, replicaStatus } from "./replication";
+import { aheadOfSource, isFresh, pointReplica, readSource, replicaStatus } from "./replication";
 import * as sql from "./sql";
 
 /**
@@ -174,8 +174,13 @@ async function healthyReplica(m: Member, source: Member, until: number): Promise
     }
 }
 
-/** Moves the source from `from` to `to`: a planned switchover, or a forced failover when `from` does not answer. */
-export async function moveSource(i: TopologyInputs, from: number, to: number, leftOut: LeftOut): Promise<{ lastChange: string; leftOut: LeftOut }> {
+/**
+ * Moves the source from `from` to `to`: a planned switchover, or a forced failover when `from` does not
+ * answer. Servers from index `known` on were added by this same up: they take no part, except a new
+ * target, which first joins as a replica of the current source (scale first, then move).
+ */
+export async function moveSource(i: TopologyInputs, from: number, to: number, leftOut: LeftOut,
+    known = i.servers.length): Promise<{ lastChange: string; leftOut: LeftOut }> {
     const refuse = (why: string) => new Error(`sourceIndex ${from} -> ${to}: refused, nothing was changed: ${why}`);
     if (from < 0 || from >= i.servers.length) throw refuse(`the current source, server ${from}, is no longer in the lab; change replicaCount and sourceIndex in separate ups`);
     if (leftOut[String(to)] !== undefined) {
@@ -192,9 +197,10 @@ export async function moveSource(i: TopologyInputs, from: number, to: number, le
                     `To promote server ${to} without it (a forced failover), set allowFailover to true: whatever server ${from} ` +
                     "committed but had not yet sent to a replica is then lost.");
             }
-            return await failover(i, from, to, opened, leftOut);
+            if (to >= known) throw refuse(`server ${to} is new in this up: a forced failover promotes only a replica that holds what the dead source sent`);
+            return await failover(i, from, to, opened.slice(0, known), leftOut);
         }
-        const lastChange = await switchover(i, from, to, opened, leftOut, refuse);
+        const lastChange = await switchover(i, from, to, opened.filter((m) => m.index < known || m.index === to), leftOut, refuse, known);
         return { lastChange, leftOut };
     } finally {
         await closeAll(opened);
@@ -203,7 +209,7 @@ export async function moveSource(i: TopologyInputs, from: number, to: number, le
 
 /** The planned switchover from `from` to `to` over the opened servers; resolves to a one-line account of it. */
 async function switchover(i: TopologyInputs, from: number, to: number, opened: Opened[], leftOut: LeftOut,
-    refuse: (why: string) => Error): Promise<string> {
+    refuse: (why: string) => Error, known: number): Promise<string> {
     const deadline = Date.now() + i.timeoutSeconds * 1000;
     const remaining = () => secondsUntil(deadline);
     // Left-out servers take no part: they are not replicating from the source and stay as they are.
@@ -217,6 +223,14 @@ async function switchover(i: TopologyInputs, from: number, to: number, opened: O
     const source = members.find((m) => m.index === from)!;
     const target = members.find((m) => m.index === to)!;
     const others = members.filter((m) => m.index !== from && m.index !== to);
+
+    // A target added by this up becomes a replica of the current source first; from then on a refusal
+    // says so, since that much has changed.
+    let joined = "";
+    if (to >= known) {
+        joined = await joinNew(i, target, source, refuse);
+        refuse = (why) => new Error(`sourceIndex ${from} -> ${to}: refused: ${why}; only this was done: ${joined}, and it stays a replica`);
+    }
 
     // Checks, before anything changes: the source is the source; every other server is a healthy
     // replica of it with nothing of its own; the target catches up in time.
@@ -277,13 +291,36 @@ async function switchover(i: TopologyInputs, from: number, to: number, opened: O
         if (after !== final) throw new Error(`${label(source)} committed transactions after the freeze (${final} -> ${after})`);
         undo.push(() => execAll(target.conn, sql.roleStatements(target.version, "replica")));
         await execAll(target.conn, sql.roleStatements(target.version, "source"));
-        return `switched the source from ${label(source)} to ${label(target)} at ${final}`;
+        return `${joined ? `${joined}, then ` : ""}switched the source from ${label(source)} to ${label(target)} at ${final}`;
     } catch (err) {
         const undone: string[] = [];
         for (const u of undo.reverse()) await u().catch((e) => undone.push((e as Error).message));
         throw new Error(`sourceIndex ${from} -> ${to}: the ${step} step failed: ${(err as Error).message}; ` +
             (undone.length === 0 ? `${label(source)} was put back as the source, writable` :
                 `putting ${label(source)} back failed too: ${undone.join("; ")}`));
+    }
+}
+
+/**
+ * A server added by this up, to become the source: it must be fresh (an empty volume), and is made a
+ * replica of the current source the way its Replication resource would (seeded from the binary log,
+ * or a snapshot where the log is purged), caught up, ready for the switchover's checks.
+ */
+async function joinNew(i: TopologyInputs, m: Member, source: Member, refuse: (why: string) => Error): Promise<string> {
+    if (!(await isFresh(m.conn, await status(m)))) {
+        throw refuse(`${label(m)} is new in this up but holds data of its own, so it cannot be seeded from ${label(source)}`);
+    }
+    try {
+        const outs = await pointReplica({
+            replicaName: m.server.name, replicaInstance: "",
+            adminHost: m.server.adminHost, adminPort: m.server.adminPort, adminUser: i.adminUser, adminPassword: i.adminPassword,
+            sourceHost: source.server.name, sourcePort: 3306, sourceProbeHost: source.server.adminHost, sourceProbePort: source.server.adminPort,
+            user: i.user, password: i.password, connectRetry: i.connectRetry, retryCount: i.retryCount,
+            timeoutSeconds: i.timeoutSeconds, delaySeconds: 0, leftOut: "", seed: "auto", donorUser: i.adminUser, donorPassword: i.adminPassword,
+        });
+        return `added ${label(m)} as a replica of ${label(source)} (seeded by ${outs.seededBy || "binlog"})`;
+    } catch (err) {
+        throw refuse(`${label(m)} is new in this up and could not first be made a replica of ${label(source)}: ${(err as Error).message}`);
     }
 }
 
@@ -517,7 +554,8 @@ export const topologyProvider: pulumi.dynamic.ResourceProvider<TopologyInputs, T
         const changes: string[] = [];
         const before = Object.keys(leftOut);
         if (olds.sourceIndex !== news.sourceIndex) {
-            const moved = await moveSource(news, olds.sourceIndex, news.sourceIndex, leftOut);
+            // Servers beyond the old list are new in this up (replicaCount grew with the move).
+            const moved = await moveSource(news, olds.sourceIndex, news.sourceIndex, leftOut, Math.min(olds.servers.length, news.servers.length));
             changes.push(moved.lastChange);
             leftOut = moved.leftOut;
         }

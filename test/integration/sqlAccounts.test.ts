@@ -1,6 +1,7 @@
 /**
- * The SQL database, user and grant providers (the lab's stand-in for @pulumi/mysql on MariaDB), loaded
- * from their serialized `__provider` and driven as the engine drives them, against a live server.
+ * The SQL database, user and grant providers (the lab's accounts on every flavor), loaded from their
+ * serialized `__provider` and driven as the engine drives them, against a live server: every kind of
+ * drift (a privilege revoked or added, a password changed, a user or database dropped) is read back.
  */
 import { describeWithDocker } from "../support/docker";
 import { TEST_IMAGE } from "../support/images";
@@ -149,6 +150,41 @@ describeWithDocker(`SQL database, user and grant providers on ${TEST_IMAGE}`, ()
         expect(d).toMatchObject({ changes: true, replaces: [] });
         appGrant = await drivers.grant.update(refreshed.id, refreshed.outs, d.inputs);
         expect(await grantsOf(lab, "db", "app")).toEqual({ "*.*": ["USAGE"], "shop.*": [...APP_PRIVS].sort() });
+    });
+
+    test("read reports a password changed behind its back (it no longer logs in); update sets the declared one again", async () => {
+        const declared = userInputs(lab, db, "app", P2);
+        expect((await drivers.user.read(appUser.id, appUser.outs)).outs.plaintextPassword).toBe(P2);
+        const OTHER = "Pw-other-91c0aa";
+        secrets.push(OTHER);
+        await lab.sql("db", `ALTER USER 'app'@'%' IDENTIFIED BY '${OTHER}'`);
+
+        const refreshed = await drivers.user.read(appUser.id, appUser.outs);
+        expect(refreshed.id).toBe(appUser.id);
+        expect(refreshed.outs.plaintextPassword).not.toBe(P2);
+        const d = await drivers.user.diff(refreshed.id, refreshed.outs, declared);
+        expect(d).toMatchObject({ changes: true, replaces: [] });
+        appUser = await drivers.user.update(refreshed.id, refreshed.outs, d.inputs);
+        expect(await runSql(db, { user: "app", password: P2, database: "shop" }, "SELECT COUNT(*) AS n FROM t")).toEqual([{ n: "2" }]);
+        await expect(runSql(db, { user: "app", password: OTHER }, "SELECT 1")).rejects.toMatchObject({ code: "ER_ACCESS_DENIED_ERROR" });
+        const again = await drivers.user.read(appUser.id, appUser.outs);
+        expect((await drivers.user.diff(again.id, again.outs, declared)).changes).toBe(false);
+    });
+
+    test("a user or database dropped behind the lab's back reads as gone; creating them again restores them", async () => {
+        secrets.push("Pw-gone-1");
+        const gone = await drivers.user.create(userInputs(lab, db, "gone", "Pw-gone-1"));
+        const scratch = await drivers.database.create(databaseInputs(lab, db, "scratch"));
+        await lab.sql("db", "DROP USER 'gone'@'%'");
+        await lab.sql("db", "DROP DATABASE scratch");
+        expect((await drivers.user.read(gone.id, gone.outs)).id).toBe("");
+        expect((await drivers.database.read(scratch.id, scratch.outs)).id).toBe("");
+        await drivers.user.create(userInputs(lab, db, "gone", "Pw-gone-1"));
+        await drivers.database.create(databaseInputs(lab, db, "scratch"));
+        expect((await runSql(db, { user: "gone", password: "Pw-gone-1" }, "SELECT 1 AS one")).map((r) => Number(r.one))).toEqual([1]);
+        expect(await lab.sql("db", "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'scratch'")).toHaveLength(1);
+        await drivers.user.delete(gone.id, gone.outs);
+        await drivers.database.delete(scratch.id, scratch.outs);
     });
 
     test("errors and check failures carry no password", async () => {

@@ -62,6 +62,15 @@ describeWithDocker("live: seeding a replica when the source's binary logs are go
             expect(await withConn(root(i), replicaStatus).then((s) => s?.sourceHost ?? "")).toBe("");
             const schemas = await withConn(root(i), (c) => rows(c, "SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'app'"));
             expect(schemas).toEqual([]);
+            // Their role resources never ran, yet they are fenced from their first start: read-only, and on
+            // MySQL super_read_only, so even root's writes are refused (MariaDB's root holds READ_ONLY ADMIN).
+            const [fence] = await withConn(root(i), (c) => rows(c, `SELECT @@GLOBAL.read_only AS r${mariadb ? "" : ", @@GLOBAL.super_read_only AS s"}`));
+            expect({ server: i, readOnly: Number(fence.r), superReadOnly: mariadb ? null : Number(fence.s) })
+                .toEqual({ server: i, readOnly: 1, superReadOnly: mariadb ? null : 1 });
+            if (!mariadb) {
+                await expect(withConn(root(i), (c) => rows(c, "CREATE DATABASE written_by_root")))
+                    .rejects.toMatchObject({ code: "ER_OPTION_PREVENTS_STATEMENT" });
+            }
         }
         // The rest of the lab goes on: server 1 still replicates.
         expect((await withConn(root(1), replicaStatus))?.sqlRunning).toBe("Yes");

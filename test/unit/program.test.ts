@@ -355,6 +355,17 @@ describe("flavors", () => {
         expect(c.inputs.command).toContain("--gtid-strict-mode=ON");
         expect(reveal<string[]>(c.inputs.envs)[0]).toMatch(/^MARIADB_ROOT_PASSWORD=/);
         expect((c.inputs.healthcheck as { tests: string[] }).tests[1]).toBe("mariadb-admin");
+        // MariaDB cannot fence root (READ_ONLY ADMIN): it starts from --read-only=ON alone.
+        expect(c.inputs.uploads ?? []).toEqual([]);
+    });
+
+    test("MySQL servers carry the fence for their first start: super_read_only persisted by the image's initialisation", async () => {
+        const run = await program({ image: "mysql:9.7" });
+        for (const c of serverContainers(run)) {
+            const uploads = c.inputs.uploads as { file: string; content: string }[];
+            expect(uploads.map((u) => u.file)).toEqual(["/docker-entrypoint-initdb.d/mysql-replicas-fence.sql"]);
+            expect(uploads[0].content).toContain("SET PERSIST_ONLY super_read_only = ON;");
+        }
     });
 });
 

@@ -210,3 +210,33 @@ describe("SQL account diffs", () => {
         expect(await grant.diff("id", olds, { ...olds, database: "other" })).toMatchObject({ replaces: ["database"] });
     });
 });
+
+describe("SQL account resources, as each flavor's program declares them", () => {
+    let mysqlRun: ProgramRun;
+    beforeAll(async () => {
+        mysqlRun = await runProgram({ config: { image: "mysql:9.7", replicaCount: "1" } });
+        if (mysqlRun.error) throw mysqlRun.error;
+    });
+    const loaded = (flavor: string, type: string): LoadedProvider =>
+        loadSerializedProvider(ofType(flavor === "mysql" ? mysqlRun : mariadb, type)[0].inputs.__provider as string);
+    // Port 1 on loopback: nothing listens, so every connection is refused at once.
+    const nowhere = { adminHost: "127.0.0.1", adminPort: 1, adminUser: "root", adminPassword: "a" };
+
+    test.each(["mysql", "mariadb"])("%s: a password the server no longer takes (as read records it) is an update of that user alone", async (flavor) => {
+        const user = loaded(flavor, TYPES.sqlUser);
+        const declared = { ...nowhere, user: "app", host: "%", plaintextPassword: "declared" };
+        const read = { ...declared, plaintextPassword: "\u0000changed on the server" };
+        expect(await user.diff("app@%", read, declared)).toMatchObject({ changes: true, replaces: [] });
+    });
+
+    test.each(["mysql", "mariadb"])("%s: a server that does not answer reads as unknown: the state is kept, nothing is taken for gone", async (flavor) => {
+        const props = {
+            db: { ...nowhere, name: "app", defaultCharacterSet: "", defaultCollation: "" },
+            user: { ...nowhere, user: "app", host: "%", plaintextPassword: "declared" },
+            grant: { ...nowhere, user: "app", host: "%", database: "app", table: "*", privileges: ["ALL PRIVILEGES"] },
+        };
+        expect(await loaded(flavor, TYPES.sqlDatabase).read!("app", props.db)).toEqual({ id: "app", props: props.db });
+        expect(await loaded(flavor, TYPES.sqlUser).read!("app@%", props.user)).toEqual({ id: "app@%", props: props.user });
+        expect(await loaded(flavor, TYPES.sqlGrant).read!("app@%:app.*", props.grant)).toEqual({ id: "app@%:app.*", props: props.grant });
+    });
+});

@@ -1,6 +1,19 @@
-import { healthcheck, serverArgs, serverEnv } from "../../components/serverOptions";
+import { healthcheck, initFiles, serverArgs, serverEnv } from "../../components/serverOptions";
 
 describe("server options", () => {
+    test.each([["8.0.22"], ["8.4"], ["9.7"], [undefined]])("MySQL %s persists the fence while its data directory is made", (version) => {
+        const files = initFiles("mysql", version);
+        expect(files.map((f) => f.file)).toEqual(["/docker-entrypoint-initdb.d/mysql-replicas-fence.sql"]);
+        // Persisted only: the init server stays writable for the image's own set-up, and nothing is binlogged.
+        const statements = files[0].content.split("\n").filter((l) => l && !l.startsWith("--"));
+        expect(statements).toEqual(["SET PERSIST_ONLY read_only = ON;", "SET PERSIST_ONLY super_read_only = ON;"]);
+    });
+
+    test.each([["mysql", "5.7"], ["mariadb", "10.11"], ["mariadb", "11.8"]] as const)("%s %s cannot persist a fence: no init file", (flavor, version) => {
+        expect(initFiles(flavor, version)).toEqual([]);
+        expect(serverArgs(flavor, version, 1)).toContain("--read-only=ON");
+    });
+
     test("MySQL 8.4: GTIDs on, read-only, replica updates logged, no options 8.4 removed", () => {
         expect(serverArgs("mysql", "8.4", 3)).toEqual([
             "--server-id=3", "--log-bin=mysql-bin", "--relay-log=relay-bin", "--read-only=ON", "--skip-name-resolve",

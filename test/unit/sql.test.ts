@@ -274,6 +274,21 @@ describe("accounts", () => {
         expect(sql.grantedPrivileges(lines, { database: "*", table: "*" })).toEqual(["REPLICATION CLIENT", "REPLICATION SLAVE"]);
         expect(sql.grantedPrivileges(lines, { database: "other", table: "*" })).toEqual([]);
     });
+
+    test("a partial revoke reads back as the privileges left, so it differs from ALL PRIVILEGES (MySQL 9.7 and MariaDB lines)", () => {
+        const mysql = [
+            "GRANT USAGE ON *.* TO `app`@`%`",
+            "GRANT SELECT, UPDATE, DELETE, CREATE, DROP, REFERENCES, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, " +
+                "CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER ON `app`.* TO `app`@`%`",
+        ];
+        const mariadb = ["GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED BY PASSWORD '*AB'", "GRANT SELECT, UPDATE ON `app`.* TO `app`@`%`"];
+        expect(sql.grantedPrivileges(mysql, { database: "app", table: "*" })).not.toContain("INSERT");
+        expect(sql.grantedPrivileges(mysql, { database: "app", table: "*" })).not.toEqual(sql.normalisePrivileges(["ALL PRIVILEGES"]));
+        expect(sql.grantedPrivileges(mariadb, { database: "app", table: "*" })).toEqual(["SELECT", "UPDATE"]);
+        // Everything revoked: nothing left on the object.
+        expect(sql.grantedPrivileges(["GRANT USAGE ON *.* TO `app`@`%`"], { database: "app", table: "*" })).toEqual([]);
+        expect(sql.grantedPrivileges(["GRANT ALL PRIVILEGES ON `app`.* TO `app`@`%`"], { database: "app", table: "*" })).toEqual(["ALL PRIVILEGES"]);
+    });
 });
 
 describe("GTID helpers", () => {
