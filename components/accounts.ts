@@ -70,6 +70,8 @@ export class LabAccounts extends pulumi.ComponentResource {
             }, childOpts);
             grants[a.key] = new SqlGrant(`${name}-${a.key}-grant`, {
                 ...server, user: user.user, host: user.host, database: a.database, table: "*", privileges: [...a.privileges],
+                // The account's one grant: a privilege added on any other object is drift too.
+                onlyGrant: true,
             }, { ...childOpts, dependsOn: [...childOpts.dependsOn, user, this.database] });
         }
         if (args.checkUser) {

@@ -4,6 +4,8 @@ import * as random from "@pulumi/random";
 import { AccountKey, LabAccounts, accountPlan } from "./accounts";
 import { LabSettings, PASSWORD_KEYS, PasswordKey } from "./config";
 import { MysqlServer } from "./mysqlServer";
+import { DataTemplate } from "./replication/dataDirectory";
+import { healthcheck, initFiles, serverArgs, serverEnv } from "./serverOptions";
 import { CHECK_USER, ReadEndpoint, checkAuthPlugin, haproxyConfig } from "./readEndpoint";
 import { Replication } from "./replication/replication";
 import { hostPort } from "./replication/connection";
@@ -72,6 +74,19 @@ export class MysqlLab extends pulumi.ComponentResource {
 
         const imageId = this.imageId(`${name}-image`, s.image, s.pullImage);
 
+        // One initialisation for the whole lab: every server's empty volume starts as a copy of this
+        // (the fence persisted on MySQL 8+), with its own server_id and a new server UUID.
+        const template = new DataTemplate(`${name}-data-template`, {
+            volumeName: `${args.namePrefix}-template`,
+            image: imageId,
+            // No server has this id; the template never replicates, and its binary logs are not copied.
+            command: serverArgs(s.flavor, s.imageVersion, 4294967295),
+            env: pulumi.output(this.passwords.rootPassword).apply((pw) => serverEnv(s.flavor, pw)),
+            initFiles: initFiles(s.flavor, s.imageVersion),
+            healthTest: healthcheck(s.flavor).tests,
+            labels: args.labels,
+        }, { parent: this });
+
         this.servers = s.servers.map((spec) => new MysqlServer(`${name}-server-${spec.index}`, {
             containerName: `${args.namePrefix}-server-${spec.index}`,
             imageId,
@@ -82,6 +97,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             bindAddress: s.bindAddress,
             hostPort: spec.hostPort,
             rootPassword: this.passwords.rootPassword,
+            templateVolume: template.volumeName,
             labels: { ...args.labels, "mysql-replicas.server": String(spec.index) },
         }, { parent: this }));
 

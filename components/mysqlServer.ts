@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Flavor } from "./config";
-import { healthcheck, initFiles, serverArgs, serverEnv } from "./serverOptions";
+import { DataCopy } from "./replication/dataDirectory";
+import { healthcheck, serverArgs, serverEnv } from "./serverOptions";
 
 /** Arguments of one MySQL-family server. */
 export interface MysqlServerArgs {
@@ -20,6 +21,8 @@ export interface MysqlServerArgs {
     readonly bindAddress?: string;
     readonly hostPort: number;
     readonly rootPassword: pulumi.Input<string>;
+    /** The lab's initialised data directory (DataTemplate's volume), copied into this server's empty volume. */
+    readonly templateVolume: pulumi.Input<string>;
     /** Labels for the container and its volume (project, stack, server index). */
     readonly labels: Record<string, string>;
 }
@@ -47,6 +50,15 @@ export class MysqlServer extends pulumi.ComponentResource {
             labels,
         }, { parent: this });
 
+        // Before the first start: an empty volume gets the lab's initialised data directory, so this server
+        // starts as after a restart instead of initialising its own.
+        const copy = new DataCopy(`${name}-data-copy`, {
+            templateVolume: args.templateVolume,
+            volumeName: this.volume.name,
+            image: args.imageId,
+            labels: args.labels,
+        }, { parent: this, dependsOn: [this.volume] });
+
         this.container = new docker.Container(`${name}-container`, {
             name: args.containerName,
             hostname: args.containerName,
@@ -55,8 +67,6 @@ export class MysqlServer extends pulumi.ComponentResource {
             envs: pulumi.secret(pulumi.output(args.rootPassword).apply((pw) => serverEnv(args.flavor, pw))),
             labels,
             volumes: [{ volumeName: this.volume.name, containerPath: "/var/lib/mysql" }],
-            // Written before the first start: the fence of a new server (see initFiles).
-            uploads: initFiles(args.flavor, args.imageVersion),
             networksAdvanced: [{ name: args.networkName }],
             ports: [{ internal: 3306, external: args.hostPort, ip: bindAddress, protocol: "tcp" }],
             healthcheck: healthcheck(args.flavor),
@@ -68,6 +78,7 @@ export class MysqlServer extends pulumi.ComponentResource {
             destroyGraceSeconds: 60,
         }, {
             parent: this,
+            dependsOn: [copy],
             // A fixed name and port cannot exist twice, so the old container must go first.
             deleteBeforeReplace: true,
             // The docker provider neither applies nor reads back healthcheck edits.

@@ -175,7 +175,15 @@ export class SqlUser extends pulumi.dynamic.Resource {
 
 // ---------------------------------------------------------------- grant
 
-export interface GrantInputs extends ServerInputs, sql.GrantSpec {}
+export interface GrantInputs extends ServerInputs, sql.GrantSpec {
+    /**
+     * The account's only grant: privileges it holds on any other object were added behind the lab's
+     * back, and are taken away. Missing in older state: false.
+     */
+    readonly onlyGrant?: boolean;
+    /** Privileges found on other objects ("DELETE ON *.*"), as read; declared as none. */
+    readonly otherPrivileges?: readonly string[];
+}
 
 export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantInputs> = {
     async check(_olds, news) {
@@ -187,8 +195,8 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
     },
     async diff(_id, olds, news) {
         const replaces = changedKeys(olds, news, ["user", "host", "database", "table"]);
-        const changes = changedKeys(olds, { ...news, privileges: sql.normalisePrivileges(news.privileges) },
-            [...SERVER_KEYS, "privileges"]);
+        const changes = changedKeys(withGrantDefaults(olds), withGrantDefaults({ ...news, privileges: sql.normalisePrivileges(news.privileges) }),
+            [...SERVER_KEYS, "privileges", "onlyGrant", "otherPrivileges"]);
         return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
@@ -197,40 +205,51 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
     },
     async read(id, props) {
         const p = props as GrantInputs;
-        const found = await readOrUnknown(p, async (conn) => ({ privileges: await grantedOn(conn, p) }));
-        if (found === undefined) return { id, props: p };
-        // Report what is really granted; a grant revoked behind our back shows as a diff on privileges.
-        return found.privileges === undefined ? { id: "", props: p } : { id, props: { ...p, privileges: found.privileges } };
+        const lines = await readOrUnknown(p, (conn) => showGrantLines(conn, p));
+        if (lines === undefined) return { id, props: p };
+        if (lines === null) return { id: "", props: p };
+        // Report what is really granted; a grant revoked or added behind our back shows as a diff.
+        const others = p.onlyGrant ? sql.otherGrants(lines, p).map(sql.describeObjectPrivileges) : [];
+        return { id, props: { ...p, privileges: sql.grantedPrivileges(lines, p), otherPrivileges: others } };
     },
     async update(_id, olds, news) {
+        const outs = { ...news, privileges: sql.normalisePrivileges(news.privileges), otherPrivileges: [] };
         // Only the server changed (the source moved): the grant is there already, by replication.
         if (changedKeys(olds, news, ["user", "host", "database", "table"]).length === 0 &&
-            JSON.stringify(sql.normalisePrivileges(olds.privileges)) === JSON.stringify(sql.normalisePrivileges(news.privileges))) {
-            return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
+            JSON.stringify(sql.normalisePrivileges(olds.privileges)) === JSON.stringify(outs.privileges) &&
+            (olds.otherPrivileges ?? []).length === 0) {
+            return { outs };
         }
         await withConnection(adminEndpoint(news), TIMEOUT_SECONDS, "server", async (conn) => {
-            const have = (await grantedOn(conn, news)) ?? [];
-            const want = sql.normalisePrivileges(news.privileges);
-            const extra = have.filter((p) => !want.includes(p));
+            const lines = (await showGrantLines(conn, news)) ?? [];
+            const extra = sql.grantedPrivileges(lines, news).filter((p) => !outs.privileges.includes(p));
             if (extra.length > 0) await query(conn, sql.revoke({ ...news, privileges: extra }));
-            await query(conn, sql.grant({ ...news, privileges: want }));
+            await query(conn, sql.grant({ ...news, privileges: outs.privileges }));
+            if (news.onlyGrant) {
+                for (const o of sql.otherGrants(lines, news)) await query(conn, sql.revoke({ ...news, ...o }));
+            }
         });
-        return { outs: { ...news, privileges: sql.normalisePrivileges(news.privileges) } };
+        return { outs };
     },
     async delete(_id, props) {
         await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", async (conn) => {
-            const have = await grantedOn(conn, props);
-            if (have && have.length > 0) await query(conn, sql.revoke({ ...props, privileges: have }));
+            const have = sql.grantedPrivileges((await showGrantLines(conn, props)) ?? [], props);
+            if (have.length > 0) await query(conn, sql.revoke({ ...props, privileges: have }));
         }));
     },
 };
 
-/** The privileges the grant's user holds on the grant's object; undefined when the user is gone. */
-async function grantedOn(conn: import("mysql2/promise").Connection, g: GrantInputs): Promise<string[] | undefined> {
+/** SHOW GRANTS for the grant's user, a line each; null when the user is gone. */
+async function showGrantLines(conn: import("mysql2/promise").Connection, g: GrantInputs): Promise<string[] | null> {
     const [exists] = await query<{ n: number | string }>(conn, sql.userExists(g));
-    if (Number(exists.n) === 0) return undefined;
+    if (Number(exists.n) === 0) return null;
     const rows = await query<Record<string, string>>(conn, sql.showGrants(g));
-    return sql.grantedPrivileges(rows.map((r) => Object.values(r)[0]), g);
+    return rows.map((r) => Object.values(r)[0]);
+}
+
+/** Older state has neither onlyGrant nor otherPrivileges. */
+function withGrantDefaults(g: GrantInputs): GrantInputs {
+    return { ...g, onlyGrant: g.onlyGrant ?? false, otherPrivileges: g.otherPrivileges ?? [] };
 }
 
 export interface SqlGrantArgs extends SqlServerArgs {
@@ -242,6 +261,8 @@ export interface SqlGrantArgs extends SqlServerArgs {
     /** Defaults to "*". */
     readonly table?: pulumi.Input<string>;
     readonly privileges: pulumi.Input<pulumi.Input<string>[]>;
+    /** The account's only grant: privileges on any other object are drift. Defaults to false. */
+    readonly onlyGrant?: pulumi.Input<boolean>;
 }
 
 /** Privileges on a schema or globally, like mysql.Grant. Read reports what SHOW GRANTS really says. */
@@ -249,7 +270,8 @@ export class SqlGrant extends pulumi.dynamic.Resource {
     declare public readonly privileges: pulumi.Output<string[]>;
     constructor(name: string, args: SqlGrantArgs, opts?: pulumi.CustomResourceOptions) {
         super(grantProvider, name, { ...serverProps(args), user: args.user, host: args.host ?? "%",
-            database: args.database, table: args.table ?? "*", privileges: args.privileges },
+            database: args.database, table: args.table ?? "*", privileges: args.privileges,
+            onlyGrant: args.onlyGrant ?? false, otherPrivileges: [] },
         secretOpts(opts, ["adminPassword"]), "sql", "Grant");
     }
 }

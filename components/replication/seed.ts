@@ -145,8 +145,8 @@ function restarting(err: unknown): boolean {
 /** The copy itself, bounded by the deadline, and the recipient's restart. */
 async function cloneWith(t: SeedTarget, d: sql.CloneDialect, password: string, deadline: number): Promise<void> {
     await withConnection(t.replica, secondsUntil(deadline), "replica", async (conn) => {
-        await ensurePlugin(conn, d);
-        // A recipient under super_read_only cannot take the copy; the restart brings its own setting back.
+        // A recipient under super_read_only (every new server is fenced from its first start) can neither
+        // install the plugin nor take the copy; the restart brings its own persisted setting back.
         const [ro] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
         const lifted = Number(ro.on) === 1;
         if (lifted) await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
@@ -158,6 +158,7 @@ async function cloneWith(t: SeedTarget, d: sql.CloneDialect, password: string, d
         }, Math.max(1000, deadline - Date.now()));
         let down = false;
         try {
+            await ensurePlugin(conn, d);
             await query(conn, d.validDonor(t.sourceHost, t.sourcePort));
             await query(conn, d.cloneFrom(sql.CLONE_USER, t.sourceHost, t.sourcePort, password));
         } catch (err) {

@@ -408,6 +408,43 @@ export function grantedPrivileges(showGrantsLines: readonly string[], g: Pick<Gr
     return [...found].sort();
 }
 
+/** Privileges on one object (a schema's tables, one table, or *.* for global ones). */
+export interface ObjectPrivileges {
+    readonly database: string;
+    readonly table: string;
+    readonly privileges: string[];
+}
+
+const GRANT_LINE = /^GRANT (.+?) ON (\*|`(?:[^`]|``)+`)\.(\*|`(?:[^`]|``)+`) TO /i;
+const unquote = (name: string) => (name === "*" ? "*" : name.slice(1, -1).replace(/``/g, "`"));
+
+/**
+ * What SHOW GRANTS lists for a user on objects other than `g`'s, USAGE left out, one entry per object.
+ * For an account whose only grant is `g` (every account of the lab), each of these was added behind
+ * the lab's back. Schema, table and global grants are read; routine grants, proxies and roles are not.
+ */
+export function otherGrants(showGrantsLines: readonly string[], g: Pick<GrantSpec, "database" | "table">): ObjectPrivileges[] {
+    const byObject = new Map<string, ObjectPrivileges>();
+    for (const line of showGrantsLines) {
+        const match = GRANT_LINE.exec(line);
+        if (!match) continue;
+        const database = unquote(match[2]);
+        const table = unquote(match[3]);
+        if (database.toLowerCase() === g.database.toLowerCase() && table.toLowerCase() === g.table.toLowerCase()) continue;
+        const privileges = splitPrivileges(match[1]).filter((p) => p !== "USAGE");
+        if (privileges.length === 0) continue;
+        const key = `${database}.${table}`;
+        const seen = byObject.get(key);
+        byObject.set(key, { database, table, privileges: normalisePrivileges([...(seen?.privileges ?? []), ...privileges]) });
+    }
+    return [...byObject.values()].sort((a, b) => describeObjectPrivileges(a).localeCompare(describeObjectPrivileges(b)));
+}
+
+/** "DELETE, INSERT ON app.*": how the state records a privilege found beyond what is declared. */
+export function describeObjectPrivileges(o: ObjectPrivileges): string {
+    return `${o.privileges.join(", ")} ON ${o.database}.${o.table}`;
+}
+
 /** Normalises a privilege list the way SHOW GRANTS prints it: upper-case, ALL PRIVILEGES, sorted. */
 export function normalisePrivileges(privileges: readonly string[]): string[] {
     return [...new Set(privileges.map((p) => {

@@ -152,6 +152,27 @@ describeWithDocker(`SQL database, user and grant providers on ${TEST_IMAGE}`, ()
         expect(await grantsOf(lab, "db", "app")).toEqual({ "*.*": ["USAGE"], "shop.*": [...APP_PRIVS].sort() });
     });
 
+    test("an account's only grant: privileges added on other objects (global, another schema) are read and taken away", async () => {
+        const declared = { ...grantInputs(lab, db, "app", "shop", APP_PRIVS), onlyGrant: true, otherPrivileges: [] };
+        // Older state (before onlyGrant) moves to it by an update, never a replacement.
+        expect(await drivers.grant.diff(appGrant.id, appGrant.outs, declared)).toMatchObject({ changes: true, replaces: [] });
+        appGrant = await drivers.grant.update(appGrant.id, appGrant.outs, declared);
+        await lab.sql("db", "GRANT PROCESS, SELECT ON *.* TO 'app'@'%'");
+        await lab.sql("db", "CREATE DATABASE other");
+        await lab.sql("db", "GRANT DROP ON other.* TO 'app'@'%'");
+
+        const refreshed = await drivers.grant.read(appGrant.id, appGrant.outs);
+        expect(refreshed.outs.otherPrivileges).toEqual(["DROP ON other.*", "PROCESS, SELECT ON *.*"]);
+        expect(refreshed.outs.privileges).toEqual([...APP_PRIVS].sort());
+        const d = await drivers.grant.diff(refreshed.id, refreshed.outs, declared);
+        expect(d).toMatchObject({ changes: true, replaces: [] });
+        appGrant = await drivers.grant.update(refreshed.id, refreshed.outs, declared);
+        expect(await grantsOf(lab, "db", "app")).toEqual({ "*.*": ["USAGE"], "shop.*": [...APP_PRIVS].sort() });
+        const again = await drivers.grant.read(appGrant.id, appGrant.outs);
+        expect((await drivers.grant.diff(again.id, again.outs, declared)).changes).toBe(false);
+        await lab.sql("db", "DROP DATABASE other");
+    });
+
     test("read reports a password changed behind its back (it no longer logs in); update sets the declared one again", async () => {
         const declared = userInputs(lab, db, "app", P2);
         expect((await drivers.user.read(appUser.id, appUser.outs)).outs.plaintextPassword).toBe(P2);

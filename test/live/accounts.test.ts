@@ -59,6 +59,7 @@ describeWithDocker("live: account drift repaired on every flavor, no stall on a 
         const before = { app: await grants("app"), reader: await grants("reader"), repl: await grants("repl") };
         await drift("REVOKE ALL PRIVILEGES ON app.* FROM 'app'@'%'");
         await drift("GRANT INSERT, DELETE ON app.* TO 'reader'@'%'");
+        await drift("GRANT SELECT, PROCESS ON *.* TO 'reader'@'%'");
         await drift("ALTER USER 'repl'@'%' IDENTIFIED BY 'Changed-out-of-band-1'");
         await expect(withConn(app, (c) => rows(c, "INSERT INTO notes (note) VALUES ('locked out')"))).rejects.toMatchObject({ code: expect.stringMatching(/^ER_(DB|TABLE)ACCESS_DENIED_ERROR$/) });
 

@@ -251,30 +251,8 @@ export function durationNs(text: unknown, where: string): number {
     return Math.round(total);
 }
 
-/** A one-file ustar archive, as Docker's putArchive takes it (and the docker provider builds for an upload). */
-export function tarOneFile(file: string, content: Buffer | string, mode = 0o644): Buffer {
-    const body = typeof content === "string" ? Buffer.from(content, "utf8") : content;
-    const name = file.replace(/^\/+/, "");
-    if (Buffer.byteLength(name) > 99) throw new Error(`a ustar name holds at most 99 bytes: ${file}`);
-    const header = Buffer.alloc(512, 0);
-    const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "utf8");
-    const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
-    put(name, 0, 100);
-    put(octal(mode, 8), 100, 8);
-    put(octal(0, 8), 108, 8);
-    put(octal(0, 8), 116, 8);
-    put(octal(body.length, 12), 124, 12);
-    put(octal(Math.floor(Date.now() / 1000), 12), 136, 12);
-    put("        ", 148, 8);
-    put("0", 156, 1);
-    put("ustar\u000000", 257, 8);
-    let sum = 0;
-    for (const b of header) sum += b;
-    put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
-    const pad = Buffer.alloc((512 - (body.length % 512)) % 512, 0);
-    return Buffer.concat([header, body, pad, Buffer.alloc(1024, 0)]);
-}
-
+/** A ustar archive of one file: the program's own (the data template uploads the image's init files with it). */
+export { tarOneFile } from "../../components/replication/dataDirectory";
 
 /** The named volume a server's datadir lives on. */
 export function dataVolume(containerName: string): string {

@@ -359,12 +359,24 @@ describe("flavors", () => {
         expect(c.inputs.uploads ?? []).toEqual([]);
     });
 
-    test("MySQL servers carry the fence for their first start: super_read_only persisted by the image's initialisation", async () => {
-        const run = await program({ image: "mysql:9.7" });
-        for (const c of serverContainers(run)) {
-            const uploads = c.inputs.uploads as { file: string; content: string }[];
-            expect(uploads.map((u) => u.file)).toEqual(["/docker-entrypoint-initdb.d/mysql-replicas-fence.sql"]);
-            expect(uploads[0].content).toContain("SET PERSIST_ONLY super_read_only = ON;");
+    test("one data template per lab, initialised with the fence (MySQL) and the root password as a secret; each server starts on a copy", async () => {
+        const run = await program({ image: "mysql:9.7", replicaCount: "2" });
+        const [template, ...more] = ofType(run, TYPES.dataTemplate);
+        expect(more).toEqual([]);
+        expect(template.inputs.volumeName).toBe("mysql-replicas-dev-template");
+        expect((template.inputs.initFiles as { file: string; content: string }[]).map((f) => f.file))
+            .toEqual(["/docker-entrypoint-initdb.d/mysql-replicas-fence.sql"]);
+        expect(isSecret(template.inputs.env)).toBe(true);
+        expect(template.additionalSecretOutputs).toContain("env");
+        // No server's id: the template never replicates.
+        expect(template.inputs.command).toContain("--server-id=4294967295");
+        const copies = ofType(run, TYPES.dataCopy);
+        expect(copies.map((c) => c.inputs.volumeName)).toEqual([0, 1, 2].map((i) => `mysql-replicas-dev-server-${i}-data`));
+        for (const [i, c] of serverContainers(run).entries()) {
+            expect(copies[i].inputs.templateVolume).toBe("mysql-replicas-dev-template");
+            expect(c.dependencies).toContain(copies[i].urn);
+            // The fence comes with the copy: the container itself uploads nothing, so its first start is fenced already.
+            expect(c.inputs.uploads ?? []).toEqual([]);
         }
     });
 });

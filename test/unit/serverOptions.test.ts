@@ -1,4 +1,5 @@
 import { healthcheck, initFiles, serverArgs, serverEnv } from "../../components/serverOptions";
+import { NOT_COPIED, copyScript } from "../../components/replication/dataDirectory";
 
 describe("server options", () => {
     test.each([["8.0.22"], ["8.4"], ["9.7"], [undefined]])("MySQL %s persists the fence while its data directory is made", (version) => {
@@ -77,5 +78,16 @@ describe("server options", () => {
         }
         expect(healthcheck("mariadb").tests[1]).toBe("mariadb-admin");
         expect(healthcheck("mysql").tests[1]).toBe("mysqladmin");
+    });
+});
+
+describe("copies of the data template", () => {
+    test("only an empty volume gets the template, without the server's identity, binary logs, TLS keys or pid files", () => {
+        const script = copyScript();
+        expect(script.split("\n")[1]).toBe('if [ -n "$(ls -A /data)" ]; then echo kept; exit 0; fi');
+        expect(script).toContain("cp -a /template/. /data/");
+        for (const f of ["auto.cnf", "mysql-bin.*", "relay-bin.*", "*.pem", "*.pid"]) expect(NOT_COPIED).toContain(f);
+        // The fence persisted by the initialisation (mysqld-auto.cnf) travels with the copy.
+        expect(NOT_COPIED.join(" ")).not.toContain("mysqld-auto.cnf");
     });
 });

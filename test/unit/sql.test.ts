@@ -275,6 +275,26 @@ describe("accounts", () => {
         expect(sql.grantedPrivileges(lines, { database: "other", table: "*" })).toEqual([]);
     });
 
+    test("privileges on other objects than the declared one are each read once, USAGE, routines and roles left out", () => {
+        const lines = [
+            "GRANT SELECT, DELETE ON *.* TO `reader`@`%`",
+            "GRANT BACKUP_ADMIN ON *.* TO `reader`@`%`",
+            "GRANT SELECT ON `app`.* TO `reader`@`%`",
+            "GRANT INSERT ON `we``ird`.`t1` TO `reader`@`%`",
+            "GRANT EXECUTE ON PROCEDURE `app`.`p` TO `reader`@`%`",
+            "GRANT `some_role`@`%` TO `reader`@`%`",
+        ];
+        const others = sql.otherGrants(lines, { database: "app", table: "*" });
+        expect(others.map(sql.describeObjectPrivileges)).toEqual(["BACKUP_ADMIN, DELETE, SELECT ON *.*", "INSERT ON we`ird.t1"]);
+        expect(others[1]).toEqual({ database: "we`ird", table: "t1", privileges: ["INSERT"] });
+        // Revoking one quotes its names again.
+        expect(sql.revoke({ user: "reader", host: "%", ...others[1] }).sql).toBe("REVOKE INSERT ON `we``ird`.`t1` FROM ?@?");
+        expect(sql.otherGrants(["GRANT USAGE ON *.* TO `reader`@`%` IDENTIFIED BY PASSWORD '*AB'", lines[2]], { database: "app", table: "*" })).toEqual([]);
+        // For a global grant (repl), a schema grant is the other object.
+        expect(sql.otherGrants(["GRANT REPLICATION SLAVE ON *.* TO `repl`@`%`", "GRANT SELECT ON `app`.* TO `repl`@`%`"], { database: "*", table: "*" })
+            .map(sql.describeObjectPrivileges)).toEqual(["SELECT ON app.*"]);
+    });
+
     test("a partial revoke reads back as the privileges left, so it differs from ALL PRIVILEGES (MySQL 9.7 and MariaDB lines)", () => {
         const mysql = [
             "GRANT USAGE ON *.* TO `app`@`%`",

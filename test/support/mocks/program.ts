@@ -193,4 +193,6 @@ export const TYPES = {
     sqlDatabase: "pulumi-nodejs:dynamic/sql:Database",
     sqlUser: "pulumi-nodejs:dynamic/sql:User",
     sqlGrant: "pulumi-nodejs:dynamic/sql:Grant",
+    dataTemplate: "pulumi-nodejs:dynamic/data:Template",
+    dataCopy: "pulumi-nodejs:dynamic/data:Copy",
 } as const;

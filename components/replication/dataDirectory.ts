@@ -1,0 +1,256 @@
+/**
+ * Bring-up that pays for one initialisation per lab, not one per server. A DataTemplate initialises
+ * one data directory with the server image's own first start (root password, the fence), in a
+ * container of its own with no network, and stops it cleanly; its volume is the lab's template. A
+ * DataCopy gives each server's empty volume a copy of it before the server's first start, without
+ * what makes a server itself: the server UUID (auto.cnf), the binary logs and their GTID state, the
+ * TLS keys. The server then starts as if restarted (the images skip their initialisation on a data
+ * directory that has one), with its own server_id from its command and a new UUID. A volume that
+ * already holds data is never touched, so upgrading the image or a lab made before this keeps its data.
+ *
+ * Docker is reached as the docker provider reaches it (DOCKER_HOST, else the local socket). This
+ * module travels inside each serialized provider, so it loads dockerode inside the functions.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type Docker from "dockerode";
+
+export interface DataTemplateInputs {
+    /** The template's volume. */
+    readonly volumeName: string;
+    /** The server image's id. */
+    readonly image: string;
+    /** The server command (options), as the servers run it. */
+    readonly command: readonly string[];
+    /** The image's environment for its first start (the root password): secret. */
+    readonly env: readonly string[];
+    /** Files for /docker-entrypoint-initdb.d (the fence). */
+    readonly initFiles: readonly { file: string; content: string }[];
+    /** The health check command, e.g. ["CMD", "mysqladmin", "ping", …]. */
+    readonly healthTest: readonly string[];
+    readonly labels: Record<string, string>;
+    readonly timeoutSeconds: number;
+}
+
+export interface DataCopyInputs {
+    readonly templateVolume: string;
+    /** The server's volume, mounted at /var/lib/mysql. */
+    readonly volumeName: string;
+    /** The server image: its shell and cp do the copy. */
+    readonly image: string;
+    readonly labels: Record<string, string>;
+}
+
+export interface DataCopyOutputs extends DataCopyInputs {
+    /** "copied" when the volume was empty and got the template; "kept" when it held data already. */
+    readonly result: string;
+}
+
+/** What a copy leaves out: the server's identity, its binary and relay logs, its TLS keys, pid files. */
+export const NOT_COPIED = ["auto.cnf", "*.pid", "*.pem", "mysql-bin.*", "relay-bin.*", "*.sock", "*.sock.lock"] as const;
+
+/** The shell script a helper container runs: copies only into an empty volume, and says which it did. */
+export function copyScript(): string {
+    return [
+        "set -e",
+        'if [ -n "$(ls -A /data)" ]; then echo kept; exit 0; fi',
+        "cp -a /template/. /data/",
+        `cd /data && rm -f ${NOT_COPIED.join(" ")}`,
+        "echo copied",
+    ].join("\n");
+}
+
+/** A ustar archive of one file, for putArchive (the image's init files). */
+export function tarOneFile(file: string, content: Buffer | string, mode = 0o644): Buffer {
+    const body = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+    const name = file.replace(/^\/+/, "");
+    if (Buffer.byteLength(name) > 99) throw new Error(`a ustar name holds at most 99 bytes: ${file}`);
+    const header = Buffer.alloc(512, 0);
+    const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "utf8");
+    const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
+    put(name, 0, 100);
+    put(octal(mode, 8), 100, 8);
+    put(octal(0, 8), 108, 8);
+    put(octal(0, 8), 116, 8);
+    put(octal(body.length, 12), 124, 12);
+    put(octal(Math.floor(Date.now() / 1000), 12), 136, 12);
+    put("        ", 148, 8);
+    put("0", 156, 1);
+    put("ustar\u000000", 257, 8);
+    let sum = 0;
+    for (const b of header) sum += b;
+    put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
+    const pad = Buffer.alloc((512 - (body.length % 512)) % 512, 0);
+    return Buffer.concat([header, body, pad, Buffer.alloc(1024, 0)]);
+}
+
+function engine(): Docker {
+    const Dockerode = require("dockerode") as typeof import("dockerode");
+    return new Dockerode();
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function gone(err: unknown): boolean {
+    return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/** The last lines a container wrote, for an error message (the image's entrypoint prints no password). */
+async function logTail(c: Docker.Container): Promise<string> {
+    const raw = await c.logs({ stdout: true, stderr: true, tail: 15 }).catch(() => Buffer.from(""));
+    // Multiplexed frames: an 8-byte header before each chunk.
+    const text: string[] = [];
+    for (let i = 0; i + 8 <= raw.length;) {
+        const size = raw.readUInt32BE(i + 4);
+        text.push(raw.subarray(i + 8, i + 8 + size).toString("utf8"));
+        i += 8 + size;
+    }
+    return text.join("").trim().split("\n").slice(-15).join("\n");
+}
+
+/** Initialises the template: the image's first start on an empty volume, then a clean stop. */
+async function initialise(i: DataTemplateInputs): Promise<void> {
+    const docker = engine();
+    // What an earlier, cut-short attempt left.
+    await docker.getContainer(`${i.volumeName}-init`).remove({ force: true }).catch((e) => { if (!gone(e)) throw e; });
+    await docker.getVolume(i.volumeName).remove().catch((e) => { if (!gone(e)) throw e; });
+    await docker.createVolume({ Name: i.volumeName, Labels: i.labels });
+    const container = await docker.createContainer({
+        name: `${i.volumeName}-init`,
+        Image: i.image,
+        Cmd: [...i.command],
+        Env: [...i.env],
+        Labels: i.labels,
+        Healthcheck: { Test: [...i.healthTest], Interval: 1e9, Timeout: 5e9, Retries: 1000 },
+        HostConfig: { Binds: [`${i.volumeName}:/var/lib/mysql`], NetworkMode: "none" },
+    });
+    try {
+        for (const f of i.initFiles) {
+            const slash = f.file.lastIndexOf("/");
+            await container.putArchive(tarOneFile(f.file.slice(slash + 1), f.content), { path: f.file.slice(0, slash) || "/" });
+        }
+        await container.start();
+        const deadline = Date.now() + i.timeoutSeconds * 1000;
+        for (;;) {
+            const state = (await container.inspect()).State;
+            if (state.Health?.Status === "healthy") break;
+            if (!state.Running) throw new Error(`the image's first start ended (exit ${state.ExitCode}):\n${await logTail(container)}`);
+            if (Date.now() > deadline) throw new Error(`the image's first start took over ${i.timeoutSeconds} s:\n${await logTail(container)}`);
+            await wait(250);
+        }
+        // A clean shutdown leaves InnoDB consistent: every copy starts as after a restart.
+        await container.stop({ t: 60 });
+        const exit = (await container.inspect()).State.ExitCode;
+        if (exit !== 0) throw new Error(`the template server did not shut down cleanly (exit ${exit}):\n${await logTail(container)}`);
+    } catch (err) {
+        await container.remove({ force: true, v: true }).catch(() => undefined);
+        await docker.getVolume(i.volumeName).remove().catch(() => undefined);
+        throw new Error(`initialising the lab's data template ${i.volumeName}: ${(err as Error).message}`);
+    } finally {
+        await container.remove({ force: true, v: true }).catch(() => undefined);
+    }
+}
+
+export const dataTemplateProvider: pulumi.dynamic.ResourceProvider<DataTemplateInputs, DataTemplateInputs> = {
+    async diff(_id, olds, news) {
+        const replaces = (["volumeName", "image", "command", "env", "initFiles", "healthTest"] as const)
+            .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+        const changes = replaces.length > 0 || JSON.stringify(olds.labels) !== JSON.stringify(news.labels) ||
+            olds.timeoutSeconds !== news.timeoutSeconds;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        await initialise(inputs);
+        return { id: inputs.volumeName, outs: inputs };
+    },
+    async read(id, props) {
+        const exists = await engine().getVolume(id).inspect().then(() => true, (e) => { if (gone(e)) return false; throw e; });
+        return exists ? { id, props } : { id: "", props };
+    },
+    async update(_id, _olds, news) {
+        return { outs: news };
+    },
+    async delete(id) {
+        await engine().getVolume(id).remove().catch((e) => { if (!gone(e)) throw e; });
+    },
+};
+
+/** Copies the template into the server's volume if it is empty (a helper container, removed after). */
+async function copyInto(i: DataCopyInputs): Promise<string> {
+    const docker = engine();
+    const container = await docker.createContainer({
+        Image: i.image,
+        Entrypoint: ["sh", "-c"],
+        Cmd: [copyScript()],
+        Labels: i.labels,
+        HostConfig: { Binds: [`${i.templateVolume}:/template:ro`, `${i.volumeName}:/data`], NetworkMode: "none" },
+    });
+    try {
+        await container.start();
+        const { StatusCode } = await container.wait();
+        const said = await logTail(container);
+        if (StatusCode !== 0) throw new Error(`copying the data template into ${i.volumeName} failed (exit ${StatusCode}):\n${said}`);
+        return said.split("\n").pop() === "kept" ? "kept" : "copied";
+    } finally {
+        await container.remove({ force: true, v: true }).catch(() => undefined);
+    }
+}
+
+export const dataCopyProvider: pulumi.dynamic.ResourceProvider<DataCopyInputs, DataCopyOutputs> = {
+    async diff(_id, olds, news) {
+        // A new volume name is another server's storage; a new template or image matters only to an empty volume.
+        const replaces = olds.volumeName !== news.volumeName ? ["volumeName"] : [];
+        const changes = replaces.length > 0 || (["templateVolume", "image", "labels"] as const)
+            .some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+        return { changes, replaces };
+    },
+    async create(inputs) {
+        return { id: inputs.volumeName, outs: { ...inputs, result: await copyInto(inputs) } };
+    },
+    async read(id, props) {
+        // The volume removed behind the lab's back: the copy goes with it, and is made again for the new one.
+        const exists = await engine().getVolume((props as DataCopyOutputs).volumeName).inspect().then(() => true, (e) => { if (gone(e)) return false; throw e; });
+        return exists ? { id, props } : { id: "", props };
+    },
+    async update(_id, olds, news) {
+        return { outs: { ...news, result: olds.result } };
+    },
+    async delete() {
+        // The data goes with the server's volume.
+    },
+};
+
+export interface DataTemplateArgs {
+    readonly volumeName: pulumi.Input<string>;
+    readonly image: pulumi.Input<string>;
+    readonly command: pulumi.Input<pulumi.Input<string>[]>;
+    readonly env: pulumi.Input<pulumi.Input<string>[]>;
+    readonly initFiles: pulumi.Input<{ file: string; content: string }[]>;
+    readonly healthTest: pulumi.Input<pulumi.Input<string>[]>;
+    readonly labels: pulumi.Input<Record<string, string>>;
+    /** Defaults to 300. */
+    readonly timeoutSeconds?: pulumi.Input<number>;
+}
+
+/** The lab's initialised, empty data directory, on a volume of its own. */
+export class DataTemplate extends pulumi.dynamic.Resource {
+    declare public readonly volumeName: pulumi.Output<string>;
+    constructor(name: string, args: DataTemplateArgs, opts?: pulumi.CustomResourceOptions) {
+        super(dataTemplateProvider, name, { ...args, env: pulumi.secret(args.env), timeoutSeconds: args.timeoutSeconds ?? 300 },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "env"] }, "data", "Template");
+    }
+}
+
+export interface DataCopyArgs {
+    readonly templateVolume: pulumi.Input<string>;
+    readonly volumeName: pulumi.Input<string>;
+    readonly image: pulumi.Input<string>;
+    readonly labels: pulumi.Input<Record<string, string>>;
+}
+
+/** A server volume's first contents: a copy of the template, made once, before the server first starts. */
+export class DataCopy extends pulumi.dynamic.Resource {
+    declare public readonly result: pulumi.Output<string>;
+    constructor(name: string, args: DataCopyArgs, opts?: pulumi.CustomResourceOptions) {
+        super(dataCopyProvider, name, { ...args, result: undefined }, opts, "data", "Copy");
+    }
+}

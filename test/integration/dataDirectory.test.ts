@@ -1,0 +1,109 @@
+/**
+ * Issue 21, one initialisation per lab: the DataTemplate and DataCopy providers against the Docker
+ * engine and the test image. The template is the image's own first start, stopped cleanly; servers
+ * started on copies of it are each themselves (server_id from their command, a server UUID of their
+ * own), hold no GTID and no initialisation transaction in a binary log, take the configured root
+ * password, and are fenced from their first start. A volume that holds data is never overwritten.
+ */
+import { DataCopyInputs, DataTemplateInputs, dataCopyProvider, dataTemplateProvider } from "../../components/replication/dataDirectory";
+import { healthcheck, initFiles, serverArgs, serverEnv } from "../../components/serverOptions";
+import {
+    LabRun, createServerContainer, dataVolume, describeWithDocker, docker, imageServer, startHealthy,
+} from "../support/docker";
+import { TEST_IMAGE } from "../support/images";
+import { KIND } from "../support/labs/testLab";
+import { ServerLogin, rows, withConn } from "../support/mysql";
+
+jest.setTimeout(300_000);
+
+/** A run of this suite: its labels, and removal of all it made. */
+class CopyRun extends LabRun {
+    constructor() {
+        super(KIND, "datadir");
+    }
+    static start(): Promise<CopyRun> {
+        return LabRun.launch(new CopyRun(), async () => undefined);
+    }
+}
+
+describeWithDocker(`one initialisation per lab: data template and copies on ${TEST_IMAGE}`, () => {
+    const { flavor, version } = imageServer(TEST_IMAGE);
+    const rootPassword = `Root-tmpl-${Date.now().toString(36)}`;
+    let run: CopyRun;
+    let template: DataTemplateInputs;
+    const servers = [{ name: "a", serverId: 31, port: 23360 }, { name: "b", serverId: 32, port: 23361 }];
+    const containerName = (n: string) => `mrit-datadir-${run.runId}-${n}`;
+    const root = (port: number): ServerLogin => ({ host: "127.0.0.1", port, user: "root", password: rootPassword });
+    const copyInputs = (n: string): DataCopyInputs =>
+        ({ templateVolume: template.volumeName, volumeName: dataVolume(containerName(n)), image: TEST_IMAGE, labels: run.labels() });
+
+    beforeAll(async () => {
+        run = await CopyRun.start();
+        template = {
+            volumeName: `mrit-datadir-${run.runId}-template`, image: TEST_IMAGE,
+            command: serverArgs(flavor, version, 4294967295), env: serverEnv(flavor, rootPassword),
+            initFiles: initFiles(flavor, version), healthTest: healthcheck(flavor).tests, labels: run.labels(), timeoutSeconds: 240,
+        };
+    });
+    afterAll(async () => {
+        await run?.cleanup();
+    });
+
+    test("the template is the image's first start, stopped cleanly, on a volume of its own", async () => {
+        const created = await dataTemplateProvider.create!(template);
+        expect(created.id).toBe(template.volumeName);
+        expect((await dataTemplateProvider.read!(created.id, template)).id).toBe(template.volumeName);
+        // Nothing of its first start is left running.
+        const left = await docker.listContainers({ all: true, filters: JSON.stringify({ name: [`${template.volumeName}-init`] }) });
+        expect(left).toEqual([]);
+    });
+
+    test("servers started on copies are each themselves: own server_id and UUID, no GTID, no binlogged initialisation, root's password, fenced", async () => {
+        for (const s of servers) {
+            const id = await createServerContainer({ name: containerName(s.name), image: TEST_IMAGE, serverId: s.serverId,
+                rootPassword: "not-used-on-a-copy", hostPort: s.port, labels: run.labels() });
+            expect((await dataCopyProvider.create!(copyInputs(s.name))).outs!.result).toBe("copied");
+            await startHealthy(id, s.name, 120_000);
+        }
+        const seen: { id: number; uuid: string }[] = [];
+        for (const s of servers) {
+            await withConn(root(s.port), async (c) => {
+                const [ids] = await rows(c, `SELECT @@GLOBAL.server_id AS id${flavor === "mysql" ? ", @@GLOBAL.server_uuid AS uuid" : ", '' AS uuid"}`);
+                seen.push({ id: Number(ids.id), uuid: String(ids.uuid) });
+                const [gtid] = await rows(c, flavor === "mysql"
+                    ? "SELECT @@GLOBAL.gtid_executed AS executed, @@GLOBAL.gtid_purged AS purged"
+                    : "SELECT @@GLOBAL.gtid_binlog_state AS executed, @@GLOBAL.gtid_slave_pos AS purged");
+                expect({ server: s.name, executed: gtid.executed, purged: gtid.purged }).toEqual({ server: s.name, executed: "", purged: "" });
+                // One binary log, of this server, with no transaction in it.
+                const logs = await rows(c, "SHOW BINARY LOGS");
+                expect(logs).toHaveLength(1);
+                const events = await rows(c, `SHOW BINLOG EVENTS IN '${logs[0].Log_name}'`);
+                expect(events.filter((e) => /Gtid$|^Query$|Write_rows|Xid/.test(String(e.Event_type))).map((e) => e.Event_type)).toEqual([]);
+                expect(events.every((e) => Number(e.Server_id) === s.serverId)).toBe(true);
+                const [fence] = await rows(c, `SELECT @@GLOBAL.read_only AS r${flavor === "mysql" ? ", @@GLOBAL.super_read_only AS s" : ", NULL AS s"}`);
+                expect({ readOnly: Number(fence.r), superReadOnly: fence.s === null ? null : Number(fence.s) })
+                    .toEqual({ readOnly: 1, superReadOnly: flavor === "mysql" ? 1 : null });
+                if (flavor === "mysql") await expect(rows(c, "CREATE DATABASE by_root")).rejects.toMatchObject({ code: "ER_OPTION_PREVENTS_STATEMENT" });
+            });
+        }
+        expect(seen.map((x) => x.id)).toEqual(servers.map((s) => s.serverId));
+        if (flavor === "mysql") expect(new Set(seen.map((x) => x.uuid)).size).toBe(servers.length);
+        // The template's own identity was not copied either.
+        await expect(withConn({ ...root(servers[0].port), password: "not-used-on-a-copy" }, async () => true)).rejects.toMatchObject({ code: "ER_ACCESS_DENIED_ERROR" });
+    });
+
+    test("a volume that holds data is kept as it is", async () => {
+        const before = await withConn(root(servers[0].port), async (c) => (await rows(c, "SHOW BINARY LOGS")).map((l) => l.Log_name));
+        await docker.getContainer(containerName(servers[0].name)).stop({ t: 30 });
+        expect((await dataCopyProvider.create!(copyInputs(servers[0].name))).outs!.result).toBe("kept");
+        await startHealthy(containerName(servers[0].name), servers[0].name, 120_000);
+        const after = await withConn(root(servers[0].port), async (c) => (await rows(c, "SHOW BINARY LOGS")).map((l) => l.Log_name));
+        // The restart began a second log after the first: the first is still there.
+        expect(after.slice(0, before.length)).toEqual(before);
+    });
+
+    test("delete removes the template's volume; a later read finds it gone", async () => {
+        await dataTemplateProvider.delete!(template.volumeName, template);
+        expect((await dataTemplateProvider.read!(template.volumeName, template)).id).toBe("");
+    });
+});
