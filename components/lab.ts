@@ -75,8 +75,10 @@ export class MysqlLab extends pulumi.ComponentResource {
         const imageId = this.imageId(`${name}-image`, s.image, s.pullImage);
 
         // One initialisation for the whole lab: every server's empty volume starts as a copy of this
-        // (the fence persisted on MySQL 8+), with its own server_id and a new server UUID.
-        const template = new DataTemplate(`${name}-data-template`, {
+        // (the fence persisted on MySQL 8+), with its own server_id and a new server UUID. MySQL only:
+        // a MariaDB server initialises in a few seconds, and a template would come before the servers
+        // instead of beside them (README, "Convergence figures").
+        const template = s.flavor !== "mysql" ? undefined : new DataTemplate(`${name}-data-template`, {
             volumeName: `${args.namePrefix}-template`,
             image: imageId,
             // No server has this id; the template never replicates, and its binary logs are not copied.
@@ -97,7 +99,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             bindAddress: s.bindAddress,
             hostPort: spec.hostPort,
             rootPassword: this.passwords.rootPassword,
-            templateVolume: template.volumeName,
+            templateVolume: template?.volumeName,
             labels: { ...args.labels, "mysql-replicas.server": String(spec.index) },
         }, { parent: this }));
 

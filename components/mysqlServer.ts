@@ -21,8 +21,8 @@ export interface MysqlServerArgs {
     readonly bindAddress?: string;
     readonly hostPort: number;
     readonly rootPassword: pulumi.Input<string>;
-    /** The lab's initialised data directory (DataTemplate's volume), copied into this server's empty volume. */
-    readonly templateVolume: pulumi.Input<string>;
+    /** The lab's initialised data directory (DataTemplate's volume), copied into this server's empty volume; none: the image initialises it. */
+    readonly templateVolume?: pulumi.Input<string>;
     /** Labels for the container and its volume (project, stack, server index). */
     readonly labels: Record<string, string>;
 }
@@ -52,7 +52,7 @@ export class MysqlServer extends pulumi.ComponentResource {
 
         // Before the first start: an empty volume gets the lab's initialised data directory, so this server
         // starts as after a restart instead of initialising its own.
-        const copy = new DataCopy(`${name}-data-copy`, {
+        const copy = args.templateVolume === undefined ? undefined : new DataCopy(`${name}-data-copy`, {
             templateVolume: args.templateVolume,
             volumeName: this.volume.name,
             image: args.imageId,
@@ -78,7 +78,7 @@ export class MysqlServer extends pulumi.ComponentResource {
             destroyGraceSeconds: 60,
         }, {
             parent: this,
-            dependsOn: [copy],
+            dependsOn: copy ? [copy] : [],
             // A fixed name and port cannot exist twice, so the old container must go first.
             deleteBeforeReplace: true,
             // The docker provider neither applies nor reads back healthcheck edits.

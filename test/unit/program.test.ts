@@ -357,6 +357,8 @@ describe("flavors", () => {
         expect((c.inputs.healthcheck as { tests: string[] }).tests[1]).toBe("mariadb-admin");
         // MariaDB cannot fence root (READ_ONLY ADMIN): it starts from --read-only=ON alone.
         expect(c.inputs.uploads ?? []).toEqual([]);
+        // Its servers initialise themselves, in parallel: no data template, no copies.
+        expect([...ofType(run, TYPES.dataTemplate), ...ofType(run, TYPES.dataCopy)]).toEqual([]);
     });
 
     test("one data template per lab, initialised with the fence (MySQL) and the root password as a secret; each server starts on a copy", async () => {
