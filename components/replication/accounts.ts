@@ -146,7 +146,7 @@ export const PASSWORD_DRIFTED = "\u0000changed on the server";
  */
 async function logsIn(u: UserInputs): Promise<boolean> {
     if (u.host !== "%") return true;
-    const own = { host: adminEndpoint(u).host, port: adminEndpoint(u).port, user: u.user, password: u.plaintextPassword };
+    const own = { ...adminEndpoint(u), user: u.user, password: u.plaintextPassword };
     try {
         await withConnection(own, READ_TIMEOUT_SECONDS, "server", async () => undefined);
         return true;

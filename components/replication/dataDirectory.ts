@@ -90,29 +90,42 @@ function engine(): Docker {
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function gone(err: unknown): boolean {
-    return (err as { statusCode?: number }).statusCode === 404;
+/** A catch handler: the object was gone already, which is what was wanted; anything else is rethrown. */
+function ignoreGone(err: unknown): void {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+}
+
+async function volumeExists(name: string): Promise<boolean> {
+    return engine().getVolume(name).inspect().then(() => true, (e) => { ignoreGone(e); return false; });
+}
+
+/**
+ * The text of a non-TTY container's log, out of Docker's multiplexed frames: each is an 8-byte header
+ * (stream, three zero bytes, a big-endian length) and that many bytes of output.
+ */
+export function demuxLogs(buf: Buffer): string {
+    const parts: Buffer[] = [];
+    let at = 0;
+    while (at + 8 <= buf.length) {
+        const length = buf.readUInt32BE(at + 4);
+        parts.push(buf.subarray(at + 8, at + 8 + length));
+        at += 8 + length;
+    }
+    return Buffer.concat(parts).toString("utf8");
 }
 
 /** The last lines a container wrote, for an error message (the image's entrypoint prints no password). */
 async function logTail(c: Docker.Container): Promise<string> {
     const raw = await c.logs({ stdout: true, stderr: true, tail: 15 }).catch(() => Buffer.from(""));
-    // Multiplexed frames: an 8-byte header before each chunk.
-    const text: string[] = [];
-    for (let i = 0; i + 8 <= raw.length;) {
-        const size = raw.readUInt32BE(i + 4);
-        text.push(raw.subarray(i + 8, i + 8 + size).toString("utf8"));
-        i += 8 + size;
-    }
-    return text.join("").trim().split("\n").slice(-15).join("\n");
+    return demuxLogs(raw as unknown as Buffer).trim();
 }
 
 /** Initialises the template: the image's first start on an empty volume, then a clean stop. */
 async function initialise(i: DataTemplateInputs): Promise<void> {
     const docker = engine();
     // What an earlier, cut-short attempt left.
-    await docker.getContainer(`${i.volumeName}-init`).remove({ force: true }).catch((e) => { if (!gone(e)) throw e; });
-    await docker.getVolume(i.volumeName).remove().catch((e) => { if (!gone(e)) throw e; });
+    await docker.getContainer(`${i.volumeName}-init`).remove({ force: true }).catch(ignoreGone);
+    await docker.getVolume(i.volumeName).remove().catch(ignoreGone);
     await docker.createVolume({ Name: i.volumeName, Labels: i.labels });
     const container = await docker.createContainer({
         name: `${i.volumeName}-init`,
@@ -123,6 +136,7 @@ async function initialise(i: DataTemplateInputs): Promise<void> {
         Healthcheck: { Test: [...i.healthTest], Interval: 1e9, Timeout: 5e9, Retries: 1000 },
         HostConfig: { Binds: [`${i.volumeName}:/var/lib/mysql`], NetworkMode: "none" },
     });
+    let failure: Error | undefined;
     try {
         for (const f of i.initFiles) {
             const slash = f.file.lastIndexOf("/");
@@ -142,11 +156,13 @@ async function initialise(i: DataTemplateInputs): Promise<void> {
         const exit = (await container.inspect()).State.ExitCode;
         if (exit !== 0) throw new Error(`the template server did not shut down cleanly (exit ${exit}):\n${await logTail(container)}`);
     } catch (err) {
-        await container.remove({ force: true, v: true }).catch(() => undefined);
+        failure = err as Error;
+    }
+    await container.remove({ force: true, v: true }).catch(() => undefined);
+    if (failure) {
+        // Only once its container is gone can the half-made volume go too.
         await docker.getVolume(i.volumeName).remove().catch(() => undefined);
-        throw new Error(`initialising the lab's data template ${i.volumeName}: ${(err as Error).message}`);
-    } finally {
-        await container.remove({ force: true, v: true }).catch(() => undefined);
+        throw new Error(`initialising the lab's data template ${i.volumeName}: ${failure.message}`);
     }
 }
 
@@ -163,14 +179,13 @@ export const dataTemplateProvider: pulumi.dynamic.ResourceProvider<DataTemplateI
         return { id: inputs.volumeName, outs: inputs };
     },
     async read(id, props) {
-        const exists = await engine().getVolume(id).inspect().then(() => true, (e) => { if (gone(e)) return false; throw e; });
-        return exists ? { id, props } : { id: "", props };
+        return (await volumeExists(id)) ? { id, props } : { id: "", props };
     },
     async update(_id, _olds, news) {
         return { outs: news };
     },
     async delete(id) {
-        await engine().getVolume(id).remove().catch((e) => { if (!gone(e)) throw e; });
+        await engine().getVolume(id).remove().catch(ignoreGone);
     },
 };
 
@@ -208,8 +223,7 @@ export const dataCopyProvider: pulumi.dynamic.ResourceProvider<DataCopyInputs, D
     },
     async read(id, props) {
         // The volume removed behind the lab's back: the copy goes with it, and is made again for the new one.
-        const exists = await engine().getVolume((props as DataCopyOutputs).volumeName).inspect().then(() => true, (e) => { if (gone(e)) return false; throw e; });
-        return exists ? { id, props } : { id: "", props };
+        return (await volumeExists((props as DataCopyOutputs).volumeName)) ? { id, props } : { id: "", props };
     },
     async update(_id, olds, news) {
         return { outs: { ...news, result: olds.result } };

@@ -285,20 +285,6 @@ export interface OutputSource {
 /** The directory of Pulumi.yaml: the CLI runs there. */
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
-/** The first executable `name` on PATH, if any. */
-export function findOnPath(name: string, envPath = process.env.PATH ?? ""): string | undefined {
-    for (const dir of envPath.split(path.delimiter).filter(Boolean)) {
-        const candidate = path.join(dir, name);
-        try {
-            fs.accessSync(candidate, fs.constants.X_OK);
-            if (fs.statSync(candidate).isFile()) return candidate;
-        } catch {
-            // not here
-        }
-    }
-    return undefined;
-}
-
 /** The outputs from `--outputs FILE`, else from the Pulumi CLI, else an error explaining both. */
 export function loadOutputs(src: OutputSource, pulumiCli = installedPulumiCli()): LabOutputs {
     if (src.outputsFile) {

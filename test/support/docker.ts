@@ -17,6 +17,7 @@ import { imageTagVersion, inferFlavor } from "../../components/imageName";
 import type { Flavor } from "../../components/replication/sql";
 import { healthcheck, serverArgs, serverEnv } from "../../components/serverOptions";
 import { TEST_IMAGE } from "./images";
+import { demuxLogs } from "../../components/replication/dataDirectory";
 
 // ---------------------------------------------------------------- is there an engine
 
@@ -326,20 +327,8 @@ export async function containerLogs(id: string, lines = 30): Promise<string> {
     }
 }
 
-/**
- * The text of a non-TTY container's log, out of Docker's multiplexed frames: each is an 8-byte header
- * (stream, three zero bytes, a big-endian length) and that many bytes of output.
- */
-export function demuxLogs(buf: Buffer): string {
-    const parts: Buffer[] = [];
-    let at = 0;
-    while (at + 8 <= buf.length) {
-        const length = buf.readUInt32BE(at + 4);
-        parts.push(buf.subarray(at + 8, at + 8 + length));
-        at += 8 + length;
-    }
-    return Buffer.concat(parts).toString("utf8");
-}
+/** The text of a non-TTY container's log, out of Docker's multiplexed frames: the program's own. */
+export { demuxLogs };
 
 /**
  * Waits (bounded) until a container is healthy; fails early when it exits or turns unhealthy. `name`
