@@ -39,6 +39,8 @@ export const readonlyConnectionStrings = (lab.replicas.length > 0 ? lab.replicas
     .map((r) => lab.connectionString("readonly", r));
 /** host:port of the read endpoint (HAProxy over the replicas), when enabled. */
 export const readEndpoint = config.readEndpoint ? endpoint({ host: lab.source.host, port: config.readEndpointPort }) : null;
+/** URL of the demo app and its live page, when enabled (http://127.0.0.1:18080 by default). */
+export const demoAppUrl = lab.demoApp?.url ?? null;
 /** Servers left out of replication after a forced failover, by index, with the reason (empty when none). */
 export const leftOut = lab.topology.leftOut.apply((l) => l ?? {});
 /** What the last move of the source (or rejoin) did. */

@@ -31,6 +31,9 @@ export const DEFAULTS = {
     readEndpoint: true,
     readEndpointPort: 13399,
     proxyImage: "haproxy:2.8",
+    demoApp: true,
+    demoAppPort: 18080,
+    demoAppImage: "node:22-alpine",
 } as const;
 
 /** One server of the lab, derived from config. */
@@ -83,6 +86,11 @@ export interface LabSettings {
     readonly readEndpoint: boolean;
     readonly readEndpointPort: number;
     readonly proxyImage: string;
+    /** The demo app and its live page (app/), reading through the read endpoint and writing on the source. */
+    readonly demoApp: boolean;
+    readonly demoAppPort: number;
+    /** A Node.js image (20 or later) the app's one bundled file runs on. */
+    readonly demoAppImage: string;
     readonly servers: readonly ServerSpec[];
 }
 
@@ -162,6 +170,10 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
     const readEndpoint = bool("readEndpoint", DEFAULTS.readEndpoint);
     const readEndpointPort = int("readEndpointPort", DEFAULTS.readEndpointPort, 1, 65535);
     const proxyImage = str("proxyImage", DEFAULTS.proxyImage, (v) => IMAGE_REF.test(v), "a Docker image reference such as haproxy:2.8");
+    // Unset, it follows readEndpoint: the app reads through the endpoint, and a lab without one has no app.
+    const demoApp = bool("demoApp", DEFAULTS.demoApp && readEndpoint);
+    const demoAppPort = int("demoAppPort", DEFAULTS.demoAppPort, 1, 65535);
+    const demoAppImage = str("demoAppImage", DEFAULTS.demoAppImage, (v) => IMAGE_REF.test(v), "a Docker image reference such as node:22-alpine");
 
     if (basePort + replicaCount > 65535) {
         problems.push(`${project}:basePort: ${basePort} is not allowed with replicaCount ${replicaCount}; ` +
@@ -170,6 +182,16 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
     if (readEndpoint && readEndpointPort >= basePort && readEndpointPort <= basePort + replicaCount) {
         problems.push(`${project}:readEndpointPort: ${readEndpointPort} is not allowed; it collides with the server ports ` +
             `${basePort}..${basePort + replicaCount}`);
+    }
+
+    if (demoApp && !readEndpoint) {
+        problems.push(`${project}:demoApp: true is not allowed with readEndpoint false; the app reads through the read endpoint ` +
+            "(set demoApp to false, or readEndpoint to true)");
+    }
+    if (demoApp && demoAppPort >= basePort && demoAppPort <= basePort + replicaCount) {
+        problems.push(`${project}:demoAppPort: ${demoAppPort} is not allowed; it collides with the server ports ${basePort}..${basePort + replicaCount}`);
+    } else if (demoApp && readEndpoint && demoAppPort === readEndpointPort) {
+        problems.push(`${project}:demoAppPort: ${demoAppPort} is not allowed; it is readEndpointPort too`);
     }
 
     let flavor: Flavor = "mysql";
@@ -203,7 +225,8 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
 
     return {
         replicaCount, sourceIndex, allowFailover, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
-        basePort, connectRetrySeconds, semiSync, semiSyncTimeoutMs, seed, replicationTimeoutSeconds, readEndpoint, readEndpointPort, proxyImage, servers,
+        basePort, connectRetrySeconds, semiSync, semiSyncTimeoutMs, seed, replicationTimeoutSeconds, readEndpoint, readEndpointPort, proxyImage,
+        demoApp, demoAppPort, demoAppImage, servers,
     };
 }
 

@@ -27,3 +27,18 @@ function imageRepository(image: string): string {
 export function before8(imageVersion: string | undefined): boolean {
     return imageVersion !== undefined && Number(imageVersion.split(".")[0]) < 8;
 }
+
+/**
+ * Whether a tag version names a server before `min` (both "a.b.c"). A part the tag leaves out is taken
+ * as its newest (mariadb:10.5 is 10.5's latest release); undefined ("latest") is never before.
+ */
+export function versionBefore(imageVersion: string | undefined, min: string): boolean {
+    if (imageVersion === undefined) return false;
+    const have = imageVersion.split(".").map(Number);
+    const want = min.split(".").map(Number);
+    for (let i = 0; i < want.length; i++) {
+        if (have[i] === undefined) return false;
+        if (have[i] !== want[i]) return have[i] < want[i];
+    }
+    return false;
+}

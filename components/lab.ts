@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { AccountKey, LabAccounts, accountPlan } from "./accounts";
 import { LabSettings, PASSWORD_KEYS, PasswordKey } from "./config";
 import { MysqlServer } from "./mysqlServer";
+import { DemoApp } from "./demoApp";
 import { DataTemplate } from "./replication/dataDirectory";
 import { healthcheck, initFiles, serverArgs, serverEnv } from "./serverOptions";
 import { CHECK_USER, ReadEndpoint, checkAuthPlugin, haproxyConfig } from "./readEndpoint";
@@ -50,6 +51,8 @@ export class MysqlLab extends pulumi.ComponentResource {
     public readonly database: string;
     /** The load balancer over the replicas, when config asks for one. */
     public readonly readEndpoint?: ReadEndpoint;
+    /** The demo app and its page, when config asks for them. */
+    public readonly demoApp?: DemoApp;
 
     constructor(name: string, args: MysqlLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mysqllab:index:MysqlLab", name, {}, opts);
@@ -211,9 +214,33 @@ export class MysqlLab extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
+        if (s.demoApp && this.readEndpoint) {
+            this.demoApp = new DemoApp(`${name}-app`, {
+                containerName: `${args.namePrefix}-app`,
+                imageId: this.imageId(`${name}-app-image`, s.demoAppImage, s.pullImage),
+                networkName: this.network.name,
+                bindAddress: s.bindAddress,
+                hostPort: s.demoAppPort,
+                flavor: s.flavor,
+                imageVersion: s.imageVersion,
+                database: s.database,
+                servers: this.servers.map((server, index) => ({ index, name: server.internalHost })),
+                readEndpointHost: `${args.namePrefix}-read`,
+                source: { host: this.source.host, port: this.source.port, container: this.source.container },
+                rootPassword: this.passwords.rootPassword,
+                desired: this.topology.leftOut.apply((out) => s.servers.map((x) => ({
+                    serverIndex: x.index, role: x.role, delaySeconds: x.delaySeconds, leftOut: out?.[String(x.index)] ?? "",
+                }))),
+                databaseResource: this.accounts.database,
+                after: [this.topology, ...this.roles],
+                appAfter: [this.readEndpoint.container, ...this.replications],
+                labels: args.labels,
+            }, { parent: this });
+        }
+
         this.registerOutputs({
             network: this.network, servers: this.servers, topology: this.topology, accounts: this.accounts,
-            replications: this.replications, roles: this.roles, readEndpoint: this.readEndpoint,
+            replications: this.replications, roles: this.roles, readEndpoint: this.readEndpoint, demoApp: this.demoApp,
         });
     }
 

@@ -4,7 +4,9 @@
 #      background when needed; an engine that already answers is left alone);
 #   2. the local images the tests use, built from Debian packages when missing
 #      (scripts/images/build.sh): mysql-replicas/mysql:9.7 (sid), mysql-replicas/mariadb:11.8
-#      (trixie), mysql-replicas/mariadb:10.11 and mysql-replicas/haproxy:2.6 (bookworm).
+#      (trixie), mysql-replicas/mariadb:10.11 and mysql-replicas/haproxy:2.6 (bookworm), and
+#      mysql-replicas/node:20 (trixie) for the demo app;
+#   3. Debian's chromium, for the browser tests of the demo app's page.
 # Idempotent: a second run only checks. Exits non-zero on any failure.
 #
 # Environment:
@@ -17,7 +19,7 @@ SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/images/lib.sh
 . "$SCRIPTS_DIR/images/lib.sh"
 
-IMAGES=(mysql:9.7 mariadb:11.8 mariadb:10.11 haproxy:2.6)
+IMAGES=(mysql:9.7 mariadb:11.8 mariadb:10.11 haproxy:2.6 node:20)
 DOCKERD_LOG=${TESTBED_DOCKERD_LOG:-/var/log/testbed-dockerd.log}
 DOCKERD_TIMEOUT=${TESTBED_DOCKERD_TIMEOUT:-60}
 
@@ -111,6 +113,12 @@ for image in "${IMAGES[@]}"; do
     "$SCRIPTS_DIR/images/build.sh" "$image"
 done
 
+# The browser tests drive Debian's chromium (puppeteer-core downloads no browser).
+if ! command -v chromium >/dev/null 2>&1; then
+    tb_apt_install chromium
+    command -v chromium >/dev/null 2>&1 || tb_die "no chromium after installing it"
+fi
+
 summary=()
 for image in "${IMAGES[@]}"; do
     # shellcheck source=/dev/null
@@ -119,4 +127,4 @@ for image in "${IMAGES[@]}"; do
     summary+=("$tag ($((size / 1024 / 1024)) MiB)")
 done
 images=$(printf ', %s' "${summary[@]}")
-echo "testbed ready: docker engine $server_version (API $api_version, client $(docker version --format '{{.Client.Version}}')); images: ${images#, }"
+echo "testbed ready: docker engine $server_version (API $api_version, client $(docker version --format '{{.Client.Version}}')); images: ${images#, }; $(chromium --version 2>/dev/null)"

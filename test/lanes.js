@@ -1,33 +1,48 @@
 #!/usr/bin/env node
 /**
- * Runs the two Docker suites side by side: `node test/lanes.js` starts `test/matrix.js integration`
- * and `test/matrix.js live` at once. They never share a Docker object or a port (integration uses
- * 23xxx and hand-made labs, live 33xxx–34xxx and its own stacks), and both spend much of their time
- * waiting on servers, so together they take far less than one after the other.
+ * Runs the Docker suites side by side in three lanes: `test/matrix.js integration` over every image,
+ * `test/matrix.js live` on the first image, and `test/matrix.js live` on the others one after another.
+ * The integration suite and the live suite never share a Docker object or a port (integration uses
+ * 23xxx and hand-made labs, live its own stacks), and each live lane has its own stacks and ports
+ * (LAB_TEST_LANE, test/support/harness/liveStack.ts). All of them mostly wait on servers, so together
+ * they take far less than one after the other.
  *
  * Each line of a lane is printed as it comes, prefixed with the lane's name; at the end each lane's
  * matrix table is printed again, whole, then one closing line "N passed, N failed". Exits 1 when
- * either lane failed. LAB_TEST_LANES=serial runs them one after the other instead.
+ * any lane failed. LAB_TEST_LANES=serial runs them one after the other instead.
  */
 const { spawn } = require("node:child_process");
 const path = require("node:path");
 const readline = require("node:readline");
 
 const MATRIX = path.join(__dirname, "matrix.js");
-const SUITES = ["integration", "live"];
+const IMAGES = process.env.LAB_TEST_IMAGE
+    ? [process.env.LAB_TEST_IMAGE]
+    : process.env.LAB_TEST_IMAGES
+        ? process.env.LAB_TEST_IMAGES.split(",").map((s) => s.trim()).filter(Boolean)
+        : require("./support/test-bed-images.json").servers;
 
-function runLane(suite) {
+/** The lanes: a name, the suite, and what its matrix run gets in its environment. */
+const LANES = [
+    { name: "integration", suite: "integration", env: { LAB_TEST_IMAGES: IMAGES.join(",") } },
+    { name: "live", suite: "live", env: { LAB_TEST_IMAGES: IMAGES[0], LAB_TEST_LANE: "0" } },
+    ...(IMAGES.length > 1 ? [{ name: "live-2", suite: "live", env: { LAB_TEST_IMAGES: IMAGES.slice(1).join(","), LAB_TEST_LANE: "1" } }] : []),
+];
+
+function runLane({ name, suite, env }) {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, [MATRIX, suite], { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+        const childEnv = { ...process.env, ...env };
+        delete childEnv.LAB_TEST_IMAGE;
+        const child = spawn(process.execPath, [MATRIX, suite], { stdio: ["ignore", "pipe", "pipe"], env: childEnv });
         const tail = [];
         const relay = (stream, out) => readline.createInterface({ input: stream }).on("line", (line) => {
-            out.write(`[${suite}] ${line}\n`);
+            out.write(`[${name}] ${line}\n`);
             tail.push(line);
             if (tail.length > 40) tail.shift();
         });
         relay(child.stdout, process.stdout);
         relay(child.stderr, process.stderr);
-        child.on("close", (code, signal) => resolve({ suite, code: code ?? 1, signal, tail }));
+        child.on("close", (code, signal) => resolve({ name, suite, code: code ?? 1, signal, tail }));
     });
 }
 
@@ -35,9 +50,9 @@ async function main() {
     const started = Date.now();
     const results = [];
     if (process.env.LAB_TEST_LANES === "serial") {
-        for (const suite of SUITES) results.push(await runLane(suite));
+        for (const lane of LANES) results.push(await runLane(lane));
     } else {
-        results.push(...(await Promise.all(SUITES.map(runLane))));
+        results.push(...(await Promise.all(LANES.map(runLane))));
     }
     let passed = 0;
     let failed = 0;
@@ -49,7 +64,7 @@ async function main() {
             passed += Number(closing[1]);
             failed += Number(closing[2]);
         }
-        if (r.code !== 0) process.stdout.write(`${r.suite} lane exited ${r.signal ?? r.code}\n`);
+        if (r.code !== 0) process.stdout.write(`${r.name} lane exited ${r.signal ?? r.code}\n`);
     }
     process.stdout.write(`\nDocker suites took ${Math.round((Date.now() - started) / 1000)} s ` +
         `(${process.env.LAB_TEST_LANES === "serial" ? "one after the other" : "side by side"})\n`);

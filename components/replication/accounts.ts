@@ -5,44 +5,14 @@
  * gone. Inputs follow @pulumi/mysql's Database, User and Grant, which the lab used before.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AdminInputs, adminEndpoint, isGone, query, withAdminKeys, withConnection } from "./connection";
+import { adminEndpoint, query, withConnection } from "./connection";
 import * as sql from "./sql";
+import {
+    GONE_AFTER_SECONDS, READ_TIMEOUT_SECONDS, SERVER_KEYS, type ServerInputs, type SqlServerArgs, TIMEOUT_SECONDS, changedKeys,
+    readOrUnknown, secretOpts, serverProps, unlessServerGone,
+} from "./sqlResource";
 
-/** How a resource reaches its server, as seen from where Pulumi runs. */
-type ServerInputs = AdminInputs;
-
-/** Pulumi input form of ServerInputs. */
-export interface SqlServerArgs {
-    readonly adminHost: pulumi.Input<string>;
-    readonly adminPort: pulumi.Input<number>;
-    /** Defaults to root. */
-    readonly adminUser?: pulumi.Input<string>;
-    readonly adminPassword: pulumi.Input<string>;
-}
-
-const TIMEOUT_SECONDS = 60;
-/** How long delete waits for a server before taking it (and what it held) for gone. */
-const GONE_AFTER_SECONDS = 3;
-/** How long read waits for a server before reporting it unknown. */
-const READ_TIMEOUT_SECONDS = 10;
-
-/** Keys whose value differs; old state from before AdminInputs is read under AdminInputs' names. */
-function changedKeys<T>(olds: T, news: T, keys: readonly (keyof T)[]): string[] {
-    const o = withAdminKeys(olds as object) as T;
-    return keys.filter((k) => JSON.stringify(o[k]) !== JSON.stringify(news[k])) as string[];
-}
-
-/** Moving to another server (the source moved) or another login is an update: the account is the same. */
-const SERVER_KEYS = ["adminHost", "adminPort", "adminUser", "adminPassword"] as const;
-
-function serverProps(args: SqlServerArgs) {
-    return {
-        adminHost: args.adminHost,
-        adminPort: args.adminPort,
-        adminUser: args.adminUser ?? "root",
-        adminPassword: pulumi.secret(args.adminPassword),
-    };
-}
+export type { SqlServerArgs } from "./sqlResource";
 
 // ---------------------------------------------------------------- database
 
@@ -274,32 +244,4 @@ export class SqlGrant extends pulumi.dynamic.Resource {
             onlyGrant: args.onlyGrant ?? false, otherPrivileges: [] },
         secretOpts(opts, ["adminPassword"]), "sql", "Grant");
     }
-}
-
-// ---------------------------------------------------------------- helpers
-
-/**
- * Runs a read against the server; undefined when the server is gone (its container removed or
- * stopped), so a refresh still completes and keeps what it knew: the next up recreates the server.
- */
-async function readOrUnknown<T>(s: ServerInputs, fn: (conn: import("mysql2/promise").Connection) => Promise<T>): Promise<T | undefined> {
-    try {
-        return await withConnection(adminEndpoint(s), READ_TIMEOUT_SECONDS, "server", fn);
-    } catch (err) {
-        if (isGone(err)) return undefined;
-        throw err;
-    }
-}
-
-async function unlessServerGone(fn: () => Promise<unknown>): Promise<void> {
-    try {
-        await fn();
-    } catch (err) {
-        // The server is gone, and what it held with it.
-        if (!isGone(err)) throw err;
-    }
-}
-
-function secretOpts(opts: pulumi.CustomResourceOptions | undefined, keys: string[]): pulumi.CustomResourceOptions {
-    return { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...keys] };
 }

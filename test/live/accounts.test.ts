@@ -8,13 +8,13 @@
  */
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import { describeWithDocker, docker } from "../support/docker";
-import { PlannedStep, liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
+import { PlannedStep, lanePort, laneStack, liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
-const STACK = "livetest-accounts";
-const BASE_PORT = 34000;
+const STACK = laneStack("livetest-accounts");
+const BASE_PORT = lanePort(34000);
 const PREFIX = `mysql-replicas-${STACK}`;
 /** What refresh, preview and up may take with the source paused. */
 const DEAD_SOURCE_BOUND_MS = 60_000;

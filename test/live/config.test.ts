@@ -1,16 +1,16 @@
 /** Issue 5, scenario 7: a bad replicaCount fails the up with a clear config error, and nothing is created. */
 import { describeWithDocker } from "../support/docker";
 import { TEST_IMAGE } from "../support/images";
-import { forgetStack, labelledObjects, liveStack, tearDownStack } from "../support/harness/liveStack";
+import { forgetStack, labelledObjects, lanePort, laneStack, liveStack, tearDownStack } from "../support/harness/liveStack";
 
 jest.setTimeout(120_000);
 
-const STACK = "livetest-badconfig";
+const STACK = laneStack("livetest-badconfig");
 
 describeWithDocker("live: config errors (issue 5 scenario 7)", () => {
     const stack = liveStack({
         stack: STACK,
-        config: { image: TEST_IMAGE, pullImage: false, readEndpoint: false, basePort: 33350, readEndpointPort: 33398 },
+        config: { image: TEST_IMAGE, pullImage: false, readEndpoint: false, basePort: lanePort(33350), readEndpointPort: lanePort(33398) },
     });
 
     beforeAll(async () => {

@@ -8,14 +8,14 @@
 import { parseMysqlUrl, parseOutputs } from "../../scripts/lib/outputs";
 import { collectStatus, statusTable } from "../../scripts/lib/status";
 import { describeWithDocker } from "../support/docker";
-import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
+import { lanePort, laneStack, liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, replicaStatus, rows, sleep, waitFor, waitForReaders, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
-const STACK = "livetest-delay";
-const BASE_PORT = 33800;
-const READ_PORT = 33899;
+const STACK = laneStack("livetest-delay");
+const BASE_PORT = lanePort(33800);
+const READ_PORT = lanePort(33899);
 const DELAY = 5;
 const delayed = (seconds: number) => JSON.stringify({ 2: { delaySeconds: seconds } });
 

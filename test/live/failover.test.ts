@@ -13,14 +13,14 @@ import { readServerVersion } from "../../components/replication/connection";
 import { parseMysqlUrl, parseOutputs } from "../../scripts/lib/outputs";
 import { collectStatus } from "../../scripts/lib/status";
 import { describeWithDocker } from "../support/docker";
-import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
+import { lanePort, laneStack, liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, replicaStatus, rows, waitFor, waitForReaders, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
-const STACK = "livetest-failover";
-const BASE_PORT = 33600;
-const READ_PORT = 33699;
+const STACK = laneStack("livetest-failover");
+const BASE_PORT = lanePort(33600);
+const READ_PORT = lanePort(33699);
 const PREFIX = `mysql-replicas-${STACK}`;
 const name = (i: number) => `${PREFIX}-server-${i}`;
 

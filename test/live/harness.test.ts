@@ -12,7 +12,7 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import { demuxLogs, describeWithDocker, imageExists } from "../support/docker";
 import { PROXY_TEST_IMAGE } from "../support/images";
-import { EngineKind, forgetStack, labelledObjects, liveStack, pulumiCli, tearDownStack } from "../support/harness/liveStack";
+import { EngineKind, forgetStack, labelledObjects, lanePort, laneStack, liveStack, pulumiCli, tearDownStack } from "../support/harness/liveStack";
 
 jest.setTimeout(120_000);
 
@@ -35,8 +35,8 @@ async function exec(container: Docker.Container, cmd: string[]): Promise<string>
 }
 
 for (const engine of ENGINES) describeWithDocker(`live harness semantics on the ${engine} engine (fixtures/proxyProgram.ts)`, () => {
-    const STACK = `livetest-harness-${engine === "mock-runtime" ? "mock" : "auto"}`;
-    const BASE_PORT = engine === "mock-runtime" ? 33370 : 33380;
+    const STACK = laneStack(`livetest-harness-${engine === "mock-runtime" ? "mock" : "auto"}`);
+    const BASE_PORT = lanePort(engine === "mock-runtime" ? 33370 : 33380);
     const docker = new Docker();
     const stack = liveStack({
         stack: STACK,

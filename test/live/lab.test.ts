@@ -7,15 +7,15 @@ import Docker from "dockerode";
 import { readServerVersion } from "../../components/replication/connection";
 import { describeWithDocker, imageExists } from "../support/docker";
 import { PROXY_TEST_IMAGE, TEST_IMAGE, TEST_SERVER } from "../support/images";
-import { forgetStack, labelledObjects, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
+import { forgetStack, labelledObjects, lanePort, laneStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import { ServerLogin, insertRows, onPort, replicaStatus, rows, waitFor, waitForReaders, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
-const STACK = "livetest-lab";
-const BASE_PORT = 33300;
-const READ_PORT = 33399;
+const STACK = laneStack("livetest-lab");
+const BASE_PORT = lanePort(33300);
+const READ_PORT = lanePort(33399);
 /** The read endpoint (HAProxy) is part of the lab; LIVE_READ_ENDPOINT=false leaves it out. */
 const READ_ENDPOINT = process.env.LIVE_READ_ENDPOINT !== "false";
 const PREFIX = `mysql-replicas-${STACK}`;

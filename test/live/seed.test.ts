@@ -7,13 +7,13 @@
  */
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import { describeWithDocker } from "../support/docker";
-import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
+import { lanePort, laneStack, liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, insertRows, purgeOlderBinlogs, replicaStatus, rows, sleep, waitFor, withConn } from "../support/mysql";
 
 jest.setTimeout(600_000);
 
-const STACK = "livetest-seed";
-const BASE_PORT = 33900;
+const STACK = laneStack("livetest-seed");
+const BASE_PORT = lanePort(33900);
 const ROWS = 50_000;
 const REPLICATION = "pulumi-nodejs:dynamic/replication:Replication";
 /** The servers the scale-up adds. */

@@ -7,13 +7,13 @@
 import { parseMysqlUrl, parseOutputs } from "../../scripts/lib/outputs";
 import { collectStatus, statusSummary } from "../../scripts/lib/status";
 import { describeWithDocker } from "../support/docker";
-import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
+import { lanePort, laneStack, liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, rows, waitFor, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
 
-const STACK = "livetest-semisync";
-const BASE_PORT = 33700;
+const STACK = laneStack("livetest-semisync");
+const BASE_PORT = lanePort(33700);
 const TIMEOUT_MS = 2000;
 
 describeWithDocker("live: semi-synchronous replication (issue 12)", () => {

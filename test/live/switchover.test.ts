@@ -10,14 +10,14 @@
 import type { Connection } from "mysql2/promise";
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import { describeWithDocker } from "../support/docker";
-import { liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
+import { lanePort, laneStack, liveStack, testLabConfig, useLiveStack } from "../support/harness/liveStack";
 import { ServerLogin, openConnection, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
 import { readServerVersion } from "../../components/replication/connection";
 
 jest.setTimeout(300_000);
 
-const STACK = "livetest-switch";
-const BASE_PORT = 33500;
+const STACK = laneStack("livetest-switch");
+const BASE_PORT = lanePort(33500);
 const PREFIX = `mysql-replicas-${STACK}`;
 const SERVERS = [0, 1, 2];
 

@@ -13,15 +13,15 @@ import Docker from "dockerode";
 import { describeWithDocker, imageExists } from "../support/docker";
 import { readServerVersion } from "../../components/replication/connection";
 import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
-import { forgetStack, labelledObjects, liveStack, StackOutputs, tearDownStack, testLabConfig } from "../support/harness/liveStack";
+import { StackOutputs, forgetStack, labelledObjects, lanePort, laneStack, liveStack, tearDownStack, testLabConfig } from "../support/harness/liveStack";
 import { ServerLogin, behindReplicationsBack, replicaStatus, rows, waitFor, withConn } from "../support/mysql";
 import { readEndpointLogin, runTool, serverIds, settle, timedServerId, writeOutputsFile } from "../support/tools";
 
 jest.setTimeout(300_000);
 
-const STACK = "livetools";
-const BASE_PORT = 33400;
-const READ_PORT = 33499;
+const STACK = laneStack("livetools");
+const BASE_PORT = lanePort(33400);
+const READ_PORT = lanePort(33499);
 const PREFIX = `mysql-replicas-${STACK}`;
 /** Fresh connections per spread check: 10 per replica with 3 replicas. */
 const PROBES = 30;

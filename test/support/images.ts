@@ -18,6 +18,9 @@ export const TEST_IMAGE = process.env.LAB_TEST_IMAGE || TEST_BED_SERVER_IMAGES[0
 /** The read endpoint's image: LAB_PROXY_IMAGE, else the test bed's HAProxy. */
 export const PROXY_TEST_IMAGE = process.env.LAB_PROXY_IMAGE || testBed.proxy;
 
+/** The demo app's Node image: LAB_APP_IMAGE, else the test bed's. */
+export const APP_TEST_IMAGE = process.env.LAB_APP_IMAGE || testBed.app;
+
 function flavorOf(image: string): Flavor {
     const given = process.env.LAB_TEST_FLAVOR;
     if (given === "mysql" || given === "mariadb") return given;

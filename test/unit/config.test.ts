@@ -52,6 +52,9 @@ describe("parseConfig", () => {
         ["connectRetrySeconds", "0", "an integer from 1 to 3600"],
         ["seed", "clone", "auto, binlog or snapshot"],
         ["replicationTimeoutSeconds", "5", "an integer from 10 to 86400"],
+        ["demoApp", "on", "true or false"],
+        ["demoAppPort", "0", "an integer from 1 to 65535"],
+        ["demoAppImage", "Node 22", "a Docker image reference"],
     ])("%s = %p is refused, naming the key, the value and what is allowed", (key, value, allowed) => {
         const found = problems({ [key]: value });
         expect(found).toHaveLength(1);
@@ -131,6 +134,21 @@ describe("parseConfig", () => {
     test("read endpoint port must not collide with a server port", () => {
         const [p] = problems({ basePort: "20000", replicaCount: "2", readEndpointPort: "20002" });
         expect(p).toContain("mysql-replicas:readEndpointPort");
+    });
+
+    test("the demo app is on with the read endpoint, off without it unless asked for, and then refused", () => {
+        expect(parseConfig({})).toMatchObject({ demoApp: true, demoAppPort: 18080, demoAppImage: "node:22-alpine" });
+        expect(parseConfig({ readEndpoint: "false" }).demoApp).toBe(false);
+        expect(parseConfig({ demoApp: "false" }).demoApp).toBe(false);
+        const [p] = problems({ readEndpoint: "false", demoApp: "true" });
+        expect(p).toContain("mysql-replicas:demoApp");
+        expect(p).toContain("readEndpoint");
+    });
+
+    test("the demo app's port must not collide with a server port or the read endpoint's", () => {
+        expect(problems({ basePort: "20000", demoAppPort: "20001" })[0]).toContain("mysql-replicas:demoAppPort: 20001");
+        expect(problems({ readEndpointPort: "18080" })[0]).toContain("readEndpointPort too");
+        expect(parseConfig({ demoApp: "false", readEndpointPort: "18080" }).readEndpointPort).toBe(18080);
     });
 
     test("IPv6 bind addresses are accepted", () => {

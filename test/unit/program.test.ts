@@ -1,6 +1,8 @@
 /**
  * The real index.ts under Pulumi's mock runtime: what it declares, with which options, for several configs.
  */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import { accountPlan } from "../../components/accounts";
 import { type CheckAuthPlugin, checkLoginPacket } from "../../components/readEndpoint";
 import { ProgramRun, Registration, TYPES, isSecret, ofType, reveal, runProgram } from "../support/mocks/program";
@@ -16,8 +18,9 @@ const named = (run: ProgramRun, type: string, name: string) => {
 
 /** The server containers (the read endpoint's proxy is a container too). */
 const serverContainers = (run: ProgramRun): Registration[] => ofType(run, TYPES.container).filter((c) => c.name.startsWith("lab-server-"));
-/** Accounts other than the proxy's health-check user. */
-const labUsers = (run: ProgramRun, type: string) => ofType(run, type).filter((u) => u.inputs.user !== "haproxy_check");
+/** The lab's own accounts and grants (not the demo app's), other than the proxy's health-check user. */
+const ofLabAccounts = (run: ProgramRun, type: string) => ofType(run, type).filter((r) => r.parent.includes("mysqllab:index:LabAccounts"));
+const labUsers = (run: ProgramRun, type: string) => ofLabAccounts(run, type).filter((u) => u.inputs.user !== "haproxy_check");
 
 async function program(config: Record<string, string>,
     opts: { stack?: string; secrets?: Record<string, string>; extraState?: Record<string, Record<string, unknown>> } = {}) {
@@ -50,7 +53,7 @@ describe.each([0, 1, 3])("replicaCount %i", (n) => {
         // The server's own default character set (@pulumi/mysql's utf8 read back as utf8mb3 on MySQL 8.0.30+: drift).
         expect(ofType(run, TYPES.sqlDatabase)[0].inputs).toMatchObject({ name: "app", defaultCharacterSet: "", defaultCollation: "" });
         expect(labUsers(run, TYPES.sqlUser)).toHaveLength(3);
-        expect(ofType(run, TYPES.sqlGrant)).toHaveLength(3);
+        expect(ofLabAccounts(run, TYPES.sqlGrant)).toHaveLength(3);
         for (const r of [...ofType(run, TYPES.sqlDatabase), ...ofType(run, TYPES.sqlUser), ...ofType(run, TYPES.sqlGrant)]) {
             expect([r.inputs.adminHost, r.inputs.adminPort]).toEqual(["127.0.0.1", 13306]);
         }
@@ -237,7 +240,7 @@ describe("secrets", () => {
     test("generated passwords stay secret in inputs and outputs", async () => {
         const run = await program({ replicaCount: "1" });
         expect(ofType(run, TYPES.password).map((p) => p.name).sort())
-            .toEqual(["lab-appPassword", "lab-readonlyPassword", "lab-replicationPassword", "lab-rootPassword"]);
+            .toEqual(["lab-app-app-password", "lab-app-monitor-password", "lab-appPassword", "lab-readonlyPassword", "lab-replicationPassword", "lab-rootPassword"]);
         for (const c of serverContainers(run)) expect(isSecret(c.inputs.envs)).toBe(true);
         for (const r of ofType(run, TYPES.replication)) {
             expect(isSecret(r.inputs.password)).toBe(true);
@@ -265,10 +268,10 @@ describe("secrets", () => {
         expect(decodeURIComponent(new URL(url).password)).toBe("a@b/c:d%41");
     });
 
-    test("passwords from config are used and kept secret; none is generated", async () => {
+    test("passwords from config are used and kept secret; only the demo app's own are generated", async () => {
         const secrets = { rootPassword: "r00t-pw", replicationPassword: "repl-pw", appPassword: "app-pw", readonlyPassword: "ro-pw" };
         const run = await program({}, { secrets });
-        expect(ofType(run, TYPES.password)).toHaveLength(0);
+        expect(ofType(run, TYPES.password).map((p) => p.name).sort()).toEqual(["lab-app-app-password", "lab-app-monitor-password"]);
         expect(reveal<string[]>(serverContainers(run)[0].inputs.envs)).toContain("MYSQL_ROOT_PASSWORD=r00t-pw");
         expect(reveal(ofType(run, TYPES.replication)[0].inputs.password)).toBe("repl-pw");
         expect(run.outputs.appConnectionString).toEqual({ secret: "mysql://app:app-pw@127.0.0.1:13306/app" });
@@ -307,7 +310,9 @@ describe("dependencies", () => {
     test("accounts go with the source: deletedWith its container", () => {
         const source = named(run, TYPES.container, "lab-server-0-container");
         const accounts = [...ofType(run, TYPES.sqlDatabase), ...ofType(run, TYPES.sqlUser), ...ofType(run, TYPES.sqlGrant)];
-        expect(accounts).toHaveLength(1 + 4 + 3);
+        // The lab's database, four users and three grants; the demo app's two users, three grants and two tables.
+        expect(accounts).toHaveLength(1 + 4 + 3 + 2 + 3);
+        accounts.push(...ofType(run, "pulumi-nodejs:dynamic/sql:Table"), ...ofType(run, "pulumi-nodejs:dynamic/sql:DesiredTopology"));
         for (const r of accounts) expect(r.deletedWith).toBe(source.urn);
     });
 
@@ -331,7 +336,7 @@ describe("flavors", () => {
             foreign: run.registrations.filter((x) => /^(mysql:|pulumi:providers:mysql)/.test(x.type)).map((x) => x.type),
             database: ofType(run, TYPES.sqlDatabase).map((d) => d.inputs.name),
             users: labUsers(run, TYPES.sqlUser).map((u) => `${u.inputs.user}@${u.inputs.host}`).sort(),
-            grants: ofType(run, TYPES.sqlGrant)
+            grants: ofLabAccounts(run, TYPES.sqlGrant)
                 .map((g) => `${g.inputs.user}@${g.inputs.host} ${[...(g.inputs.privileges as string[])].sort().join(",")} ON ${g.inputs.database}.${g.inputs.table}`)
                 .sort(),
         });
@@ -454,5 +459,74 @@ describe("read endpoint", () => {
         expect(ofType(run, TYPES.container).map((c) => c.name)).not.toContain("lab-read-container");
         expect(ofType(run, TYPES.sqlUser).map((u) => u.inputs.user)).not.toContain("haproxy_check");
         expect(run.outputs.readEndpoint).toBeNull();
+    });
+});
+
+describe("demo app", () => {
+    const app = (run: ProgramRun) => ofType(run, TYPES.container).find((c) => c.name === "lab-app-container");
+
+    test("one container on the lab's network, published on bindAddress, its bundle uploaded from a file, its config secret", async () => {
+        const run = await program({ replicaCount: "2" });
+        const c = app(run)!;
+        expect(c.inputs).toMatchObject({
+            name: "mysql-replicas-dev-app", image: "sha256:mock-node:22-alpine", command: ["node", "/opt/mysql-replicas/app.js"],
+            ports: [{ internal: 8080, external: 18080, ip: "127.0.0.1", protocol: "tcp" }], wait: true,
+            healthcheck: { tests: ["CMD", "node", "/opt/mysql-replicas/app.js", "--health"] },
+        });
+        // The config file's content is a secret, which makes the whole list one.
+        expect(isSecret(c.inputs.uploads)).toBe(true);
+        const [bundle, config] = reveal<{ file: string; source?: string; sourceHash?: string; content?: string }[]>(c.inputs.uploads);
+        // The bundle is a file the docker provider reads, not a string kept in state.
+        expect(bundle.file).toBe("/opt/mysql-replicas/app.js");
+        const code = fs.readFileSync(bundle.source!);
+        expect(bundle.sourceHash).toBe(crypto.createHash("sha256").update(code).digest("hex"));
+        expect(config.file).toBe("/etc/mysql-replicas/app.json");
+        const parsed = JSON.parse(config.content!);
+        expect(parsed.servers.map((s: { name: string }) => s.name)).toEqual([0, 1, 2].map((i) => `mysql-replicas-dev-server-${i}`));
+        expect(parsed.readEndpoint.host).toBe("mysql-replicas-dev-read");
+        expect([parsed.app.user, parsed.monitor.user]).toEqual(["demo_app", "demo_monitor"]);
+        expect(JSON.stringify(parsed)).not.toMatch(/root/);
+        expect(run.outputs.demoAppUrl).toBe("http://127.0.0.1:18080");
+        // It starts once the read endpoint and every replication are in place.
+        expect(c.dependencies).toContain(ofType(run, TYPES.container).find((x) => x.name === "lab-read-container")!.urn);
+        for (const r of ofType(run, TYPES.replication)) expect(c.dependencies).toContain(r.urn);
+    });
+
+    test("a switchover changes nothing of its container; only the desired topology's rows", async () => {
+        const [first, moved] = await Promise.all([program({ replicaCount: "2" }), program({ replicaCount: "2", sourceIndex: "1" })]);
+        const inputs = (run: ProgramRun) => {
+            const c = app(run)!;
+            return { ...c.inputs, uploads: reveal(c.inputs.uploads) };
+        };
+        expect(inputs(moved)).toEqual(inputs(first));
+        const desired = (run: ProgramRun) => ofType(run, "pulumi-nodejs:dynamic/sql:DesiredTopology")[0].inputs.servers;
+        expect(desired(moved)).toEqual([
+            { serverIndex: 0, role: "replica", delaySeconds: 0, leftOut: "" },
+            { serverIndex: 1, role: "source", delaySeconds: 0, leftOut: "" },
+            { serverIndex: 2, role: "replica", delaySeconds: 0, leftOut: "" },
+        ]);
+    });
+
+    test.each([
+        ["mysql:9.7", "REPLICATION CLIENT"],
+        ["mariadb:11.8", "BINLOG MONITOR,SLAVE MONITOR"],
+    ])("on %s its accounts may do only what the app needs: %s for the monitor", async (image, monitor) => {
+        const run = await program({ image });
+        const grants = ofType(run, TYPES.sqlGrant).filter((g) => g.parent.includes("mysqllab:index:DemoApp"))
+            .map((g) => `${g.inputs.user} ${[...(g.inputs.privileges as string[])].sort().join(",")} ON ${g.inputs.database}.* only=${g.inputs.onlyGrant}`);
+        expect(grants.sort()).toEqual([
+            "demo_app INSERT,SELECT ON app.* only=true",
+            `demo_monitor ${monitor} ON *.* only=false`,
+            "demo_monitor SELECT ON mysql_replicas.* only=false",
+        ]);
+    });
+
+    test("off: nothing of it is declared; off by default without a read endpoint", async () => {
+        for (const config of [{ demoApp: "false" }, { readEndpoint: "false" }] as Record<string, string>[]) {
+            const run = await program(config);
+            expect(app(run)).toBeUndefined();
+            expect(run.registrations.filter((r) => r.urn.includes("DemoApp"))).toEqual([]);
+            expect(run.outputs.demoAppUrl).toBeNull();
+        }
     });
 });

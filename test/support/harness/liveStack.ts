@@ -22,7 +22,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
-import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../images";
+import { APP_TEST_IMAGE, PROXY_TEST_IMAGE, TEST_IMAGE } from "../images";
 import Docker from "dockerode";
 import { dockerStatus, ignoreMissing, imageExists } from "../docker";
 import type { Step } from "./mockRuntime/engine";
@@ -617,7 +617,7 @@ export function useLiveStack(stack: LiveStack, ready: (outputs: StackOutputs) =>
  * Stack config for a lab on the test images (test/support/images.ts, nothing pulled) with a random root
  * password, which the tests use to reach the servers as root.
  */
-export function testLabConfig(o: { basePort: number; readEndpointPort: number; readEndpoint?: boolean }):
+export function testLabConfig(o: { basePort: number; readEndpointPort: number; readEndpoint?: boolean; demoAppPort?: number }):
     { config: Record<string, string | number | boolean | { value: string; secret: boolean }>; rootPassword: string } {
     const rootPassword = `Root${randomBytes(12).toString("hex")}`;
     return {
@@ -626,7 +626,36 @@ export function testLabConfig(o: { basePort: number; readEndpointPort: number; r
             image: TEST_IMAGE, flavor: "auto", pullImage: false,
             readEndpoint: o.readEndpoint ?? true, proxyImage: PROXY_TEST_IMAGE,
             basePort: o.basePort, readEndpointPort: o.readEndpointPort,
+            // The demo app only where a suite asks for it (a port): the others test the servers.
+            demoApp: o.demoAppPort !== undefined, demoAppImage: APP_TEST_IMAGE, ...(o.demoAppPort !== undefined ? { demoAppPort: o.demoAppPort } : {}),
             rootPassword: { value: rootPassword, secret: true },
         },
     };
+}
+
+// ---------------------------------------------------------------------------- lanes
+
+/**
+ * This process's lane (LAB_TEST_LANE, default 0): test/lanes.js runs the live suite of several images
+ * side by side, each in its own lane, so each lane needs its own stacks (and so Docker objects) and
+ * host ports. Lane 0 keeps the names and ports the files declare.
+ */
+export const LANE = laneNumber(process.env.LAB_TEST_LANE);
+/** Ports a lane moves by: the live files use 33300-34199, so lanes 1 and 2 use 35300-36199 and 37300-38199. */
+const LANE_PORT_STEP = 2000;
+
+function laneNumber(value: string | undefined): number {
+    const n = Number(value ?? "0");
+    if (!Number.isInteger(n) || n < 0 || n > 2) throw new Error(`LAB_TEST_LANE=${value} is not allowed; expected 0, 1 or 2`);
+    return n;
+}
+
+/** A live file's stack name in this lane. */
+export function laneStack(name: string): string {
+    return LANE === 0 ? name : `${name}-lane${LANE}`;
+}
+
+/** A live file's host port in this lane. */
+export function lanePort(port: number): number {
+    return port + LANE * LANE_PORT_STEP;
 }

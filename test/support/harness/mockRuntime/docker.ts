@@ -10,6 +10,7 @@
  * - Network, Volume, RemoteImage: every identifying input forces replacement. RemoteImage and
  *   getRemoteImage use images already on the host: nothing is ever pulled.
  */
+import * as fs from "node:fs";
 import type Docker from "dockerode";
 import { Handler, HandlerContext, InitError, NotImplemented, onlyKnownKeys } from "./handler";
 import { durationNs, tarOneFile } from "../../docker";
@@ -106,9 +107,9 @@ function checkContainer(news: Props): Props {
     list(c.labels).forEach((l, i) => onlyKnownKeys(`${where}.labels[${i}]`, l, ["label", "value"]));
     if (c.uploads !== undefined) {
         c.uploads = list(c.uploads).map((u, i) => {
-            onlyKnownKeys(`${where}.uploads[${i}]`, u, ["file", "content", "contentBase64", "executable"]);
-            const given = ["content", "contentBase64"].filter((k) => typeof u[k] === "string" && u[k] !== "");
-            if (given.length !== 1) throw new Error(`${where}.uploads[${i}]: exactly one of content or contentBase64 must be set`);
+            onlyKnownKeys(`${where}.uploads[${i}]`, u, ["file", "content", "contentBase64", "source", "sourceHash", "executable"]);
+            const given = ["content", "contentBase64", "source"].filter((k) => typeof u[k] === "string" && u[k] !== "");
+            if (given.length !== 1) throw new Error(`${where}.uploads[${i}]: exactly one of content, contentBase64 or source must be set`);
             return withDefaults(u, { executable: false });
         });
     }
@@ -243,9 +244,12 @@ export const containerHandler: Handler = {
                 });
             }
             for (const u of list(c.uploads)) {
+                // source: a file on the machine running Pulumi, read at create (not kept in state).
                 const content = typeof u.content === "string" && u.content !== ""
                     ? Buffer.from(u.content, "utf8")
-                    : Buffer.from(String(u.contentBase64), "base64");
+                    : typeof u.source === "string" && u.source !== ""
+                        ? fs.readFileSync(u.source)
+                        : Buffer.from(String(u.contentBase64), "base64");
                 if (Buffer.byteLength(String(u.file).replace(/^\/+/, "")) > 99) throw new NotImplemented(`upload path longer than 99 bytes (${String(u.file)})`);
                 await created.putArchive(tarOneFile(String(u.file), content, u.executable ? 0o744 : 0o644), { path: "/" });
             }

@@ -1,0 +1,135 @@
+/**
+ * The demo app: `node app.js` serves the page and the API; `node app.js --health` is its Docker health
+ * check. Config comes from the file DEMO_APP_CONFIG names (written by the lab; it holds passwords, so
+ * it is never logged).
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import { Data, HttpError } from "./data";
+import { describeError } from "./db";
+import { Monitor } from "./monitor";
+import { validateInformation } from "./pure";
+import type { DemoAppConfig } from "./types";
+import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./pageAssets";
+
+const POLL_MS = 1000;
+const MAX_BODY = 16 * 1024;
+
+function loadConfig(): DemoAppConfig {
+    const file = process.env.DEMO_APP_CONFIG ?? "/etc/mysql-replicas/app.json";
+    return JSON.parse(fs.readFileSync(file, "utf8")) as DemoAppConfig;
+}
+
+/** The health check: exit 0 when the app answers /healthz with 200. */
+async function health(config: DemoAppConfig): Promise<number> {
+    try {
+        const res = await fetch(`http://127.0.0.1:${config.listenPort}/healthz`, { signal: AbortSignal.timeout(2000) });
+        return res.status === 200 ? 0 : 1;
+    } catch {
+        return 1;
+    }
+}
+
+export function createApp(config: DemoAppConfig): { server: http.Server; stop(): void } {
+    const monitor = new Monitor(config);
+    let writesTo: string | null = null;
+    let polled = false;
+    const poll = async () => {
+        const s = await monitor.poll(writesTo);
+        writesTo = s.source;
+        polled = true;
+        return s;
+    };
+    const findSource = async (again: boolean) => (again || !polled ? (await poll()).source : writesTo);
+    const data = new Data(config, monitor, findSource);
+
+    let timer: NodeJS.Timeout | undefined;
+    const loop = () => {
+        poll().catch((err) => console.error(`poll failed: ${describeError(err)}`)).finally(() => { timer = setTimeout(loop, POLL_MS); });
+    };
+    loop();
+
+    const server = http.createServer((req, res) => {
+        route(req, res).catch((err) => {
+            const status = err instanceof HttpError ? err.status : 503;
+            if (status >= 500) console.error(`${req.method} ${req.url}: ${describeError(err)}`);
+            send(res, status, { error: err instanceof HttpError ? err.message : describeError(err) });
+        });
+    });
+
+    async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+        const url = new URL(req.url ?? "/", "http://app");
+        const key = `${req.method} ${url.pathname}`;
+        if (key === "GET /") return sendText(res, 200, "text/html; charset=utf-8", PAGE_HTML);
+        if (key === "GET /page.js") return sendText(res, 200, "text/javascript; charset=utf-8", PAGE_JS);
+        if (key === "GET /page.css") return sendText(res, 200, "text/css; charset=utf-8", PAGE_CSS);
+        if (key === "GET /healthz") return send(res, polled ? 200 : 503, { ok: polled });
+        if (key === "GET /api/state") {
+            const s = monitor.latest;
+            return s ? send(res, 200, { ...s, answered: { ...monitor.answered }, writesTo }) : send(res, 503, { error: "not polled yet" });
+        }
+        if (key === "GET /information") {
+            const fresh = url.searchParams.get("fresh") === "1";
+            return send(res, 200, { ...(await data.information(fresh)), fresh });
+        }
+        if (key === "POST /add-information") {
+            const body = await readJson(req);
+            const fields = validateInformation(body);
+            if ("error" in fields) throw new HttpError(400, fields.error);
+            const added = await data.add(fields);
+            writesTo = added.source;
+            const readBack = url.searchParams.get("wait") === "1" ? await data.readBack(added.id, added.gtid) : undefined;
+            return send(res, 201, { ...added, ...(readBack ? { readBack } : {}) });
+        }
+        throw new HttpError(404, `no route ${key}; try GET /, GET /information, POST /add-information, GET /api/state`);
+    }
+
+    return { server, stop: () => clearTimeout(timer) };
+}
+
+/** The request's JSON body: 415 unless JSON, 413 when too big, 400 when unreadable. */
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+    if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
+        throw new HttpError(415, "content-type: expected application/json");
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY) throw new HttpError(413, `body: more than ${MAX_BODY} bytes`);
+        chunks.push(chunk as Buffer);
+    }
+    try {
+        return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+        throw new HttpError(400, "body: not valid JSON; expected {\"name\": …, \"address\": …}");
+    }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+    sendText(res, status, "application/json", JSON.stringify(body));
+}
+
+function sendText(res: http.ServerResponse, status: number, type: string, text: string): void {
+    res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+    res.end(text);
+}
+
+/** Runs the app, or its health check with --health. */
+export async function main(): Promise<void> {
+    const config = loadConfig();
+    if (process.argv.includes("--health")) process.exit(await health(config));
+    const { server, stop } = createApp(config);
+    server.listen(config.listenPort, () => {
+        console.log(`demo app on :${config.listenPort}; servers ${config.servers.map((s) => s.name).join(", ")}; ` +
+            `reads through ${config.readEndpoint.host}`);
+    });
+    // PID 1 in its container: without handlers it would ignore the stop signal.
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.on(signal, () => {
+            stop();
+            server.close();
+            process.exit(0);
+        });
+    }
+}
