@@ -27,7 +27,7 @@ export class HttpError extends Error {
 
 export class Data {
     /** The pooled read connection: HAProxy balances connections, so its answers stick to one replica. */
-    private pooled: Conn | undefined;
+    private pooled: Promise<Conn> | undefined;
 
     constructor(private readonly config: DemoAppConfig, private readonly monitor: Monitor, private readonly findSource: (again: boolean) => Promise<string | null>,
         private readonly sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))) {}
@@ -38,7 +38,7 @@ export class Data {
 
     /** The newest rows, through the read endpoint, and who answered. */
     async information(fresh: boolean): Promise<{ servedBy: ServedBy; rows: InformationRow[] }> {
-        const c = fresh ? await this.readConnection() : (this.pooled ??= await this.readConnection());
+        const c = fresh ? await this.readConnection() : await this.pooledConnection();
         try {
             const found = await rows(c, `SELECT id, name, address, created_at FROM ${this.table} ORDER BY id DESC LIMIT ${NEWEST}`);
             return { servedBy: await this.servedBy(c), rows: found.map(toRow) };
@@ -108,6 +108,15 @@ export class Data {
         } finally {
             close(c);
         }
+    }
+
+    /** One promise, so concurrent first reads share one connection; a failed connect is tried again next time. */
+    private pooledConnection(): Promise<Conn> {
+        this.pooled ??= this.readConnection().catch((err) => {
+            this.pooled = undefined;
+            throw err;
+        });
+        return this.pooled;
     }
 
     private readConnection(): Promise<Conn> {

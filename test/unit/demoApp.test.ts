@@ -221,3 +221,30 @@ describe("the bundle", () => {
         expect(log).not.toMatch(/secret-pw/);
     });
 });
+
+describe("pooled reads", () => {
+    test("concurrent first reads share one connection, and a failed connect is tried again", async () => {
+        let opened = 0;
+        let failNext = true;
+        const conn = {
+            async query(sql: string) {
+                if (/@@hostname/.test(sql)) return [[{ host: "lab-server-1", id: 2, ro: 1 }]];
+                return [[]];
+            },
+            end: async () => undefined,
+        };
+        const data = new Data(CONFIG, new Monitor(CONFIG), async () => null);
+        (data as unknown as { readConnection: () => Promise<unknown> }).readConnection = async () => {
+            opened++;
+            if (failNext) {
+                failNext = false;
+                throw Object.assign(new Error("refused"), { code: "ECONNREFUSED" });
+            }
+            return conn;
+        };
+        await expect(data.information(false)).rejects.toThrow("refused");
+        const answers = await Promise.all([1, 2, 3, 4].map(() => data.information(false)));
+        expect(answers.map((a) => a.servedBy.name)).toEqual(Array(4).fill("lab-server-1"));
+        expect(opened).toBe(2);
+    });
+});
