@@ -44,7 +44,7 @@ export interface LabAccountsArgs {
 /**
  * The app database and the three accounts, declared on the source (replicas get them by replication),
  * as the lab's own SQL resources on every flavor: each reads back what the server really holds, so
- * drift shows in a refresh and the next up repairs it (README, "Why the lab manages accounts itself").
+ * drift shows in a refresh and the next up repairs it (docs/design.md, "Why the lab manages accounts itself").
  */
 export class LabAccounts extends pulumi.ComponentResource {
     public readonly database: pulumi.Resource;

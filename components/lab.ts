@@ -80,7 +80,7 @@ export class MysqlLab extends pulumi.ComponentResource {
         // One initialisation for the whole lab: every server's empty volume starts as a copy of this
         // (the fence persisted on MySQL 8+), with its own server_id and a new server UUID. MySQL only:
         // a MariaDB server initialises in a few seconds, and a template would come before the servers
-        // instead of beside them (README, "Convergence figures").
+        // instead of beside them (test/bench/README.md, "Convergence figures").
         const template = s.flavor !== "mysql" ? undefined : new DataTemplate(`${name}-data-template`, {
             volumeName: `${args.namePrefix}-template`,
             image: imageId,
