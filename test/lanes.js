@@ -1,16 +1,15 @@
 #!/usr/bin/env node
 /**
- * Runs the Docker suites in three lanes side by side: the live suite on the first image; the live
- * suite on the second; and the integration suite on every image, then the live suite on the others.
+ * Runs the Docker suites side by side in three lanes: `test/matrix.js integration` over every image,
+ * `test/matrix.js live` on the first image, and `test/matrix.js live` on the others one after another.
  * The integration suite and the live suite never share a Docker object or a port (integration uses
- * 23xxx and hand-made labs, live its own stacks), and each live run has its own stacks and ports
+ * 23xxx and hand-made labs, live its own stacks), and each live lane has its own stacks and ports
  * (LAB_TEST_LANE, test/support/harness/liveStack.ts). All of them mostly wait on servers, so together
- * they take far less than one after the other; the arrangement evens out the lanes' times
- * (live MySQL ≈ live MariaDB 11.8 ≈ integration + live MariaDB 10.11).
+ * they take far less than one after the other.
  *
- * Each line is printed as it comes, prefixed with its run's name; at the end each run's matrix table
- * is printed again, whole, then one closing line "N passed, N failed". Exits 1 when any run failed.
- * LAB_TEST_LANES=serial runs everything one after the other instead.
+ * Each line of a lane is printed as it comes, prefixed with the lane's name; at the end each lane's
+ * matrix table is printed again, whole, then one closing line "N passed, N failed". Exits 1 when
+ * any lane failed. LAB_TEST_LANES=serial runs them one after the other instead.
  */
 const { spawn } = require("node:child_process");
 const path = require("node:path");
@@ -23,18 +22,14 @@ const IMAGES = process.env.LAB_TEST_IMAGE
         ? process.env.LAB_TEST_IMAGES.split(",").map((s) => s.trim()).filter(Boolean)
         : require("./support/test-bed-images.json").servers;
 
-/** One matrix run: a name, the suite, and what it gets in its environment. */
-const run = (name, suite, env) => ({ name, suite, env });
-const live = (images, lane) => run(lane === 0 ? "live" : `live-${lane + 1}`, "live", { LAB_TEST_IMAGES: images.join(","), LAB_TEST_LANE: String(lane) });
-
-/** The lanes, each a list of runs one after the other. */
+/** The lanes: a name, the suite, and what its matrix run gets in its environment. */
 const LANES = [
-    [live(IMAGES.slice(0, 1), 0)],
-    ...(IMAGES.length > 1 ? [[live(IMAGES.slice(1, 2), 1)]] : []),
-    [run("integration", "integration", { LAB_TEST_IMAGES: IMAGES.join(",") }), ...(IMAGES.length > 2 ? [live(IMAGES.slice(2), 2)] : [])],
+    { name: "integration", suite: "integration", env: { LAB_TEST_IMAGES: IMAGES.join(",") } },
+    { name: "live", suite: "live", env: { LAB_TEST_IMAGES: IMAGES[0], LAB_TEST_LANE: "0" } },
+    ...(IMAGES.length > 1 ? [{ name: "live-2", suite: "live", env: { LAB_TEST_IMAGES: IMAGES.slice(1).join(","), LAB_TEST_LANE: "1" } }] : []),
 ];
 
-function runMatrix({ name, suite, env }) {
+function runLane({ name, suite, env }) {
     return new Promise((resolve) => {
         const childEnv = { ...process.env, ...env };
         delete childEnv.LAB_TEST_IMAGE;
@@ -51,19 +46,13 @@ function runMatrix({ name, suite, env }) {
     });
 }
 
-async function runLane(runs) {
-    const results = [];
-    for (const r of runs) results.push(await runMatrix(r));
-    return results;
-}
-
 async function main() {
     const started = Date.now();
     const results = [];
     if (process.env.LAB_TEST_LANES === "serial") {
-        for (const lane of LANES) results.push(...(await runLane(lane)));
+        for (const lane of LANES) results.push(await runLane(lane));
     } else {
-        results.push(...(await Promise.all(LANES.map(runLane))).flat());
+        results.push(...(await Promise.all(LANES.map(runLane))));
     }
     let passed = 0;
     let failed = 0;
@@ -75,7 +64,7 @@ async function main() {
             passed += Number(closing[1]);
             failed += Number(closing[2]);
         }
-        if (r.code !== 0) process.stdout.write(`${r.name} exited ${r.signal ?? r.code}\n`);
+        if (r.code !== 0) process.stdout.write(`${r.name} lane exited ${r.signal ?? r.code}\n`);
     }
     process.stdout.write(`\nDocker suites took ${Math.round((Date.now() - started) / 1000)} s ` +
         `(${process.env.LAB_TEST_LANES === "serial" ? "one after the other" : "side by side"})\n`);
