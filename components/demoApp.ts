@@ -1,4 +1,3 @@
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
@@ -9,6 +8,7 @@ import { INFORMATION_TABLE, informationTableDdl } from "../app/schema";
 import type { DemoAppConfig } from "../app/types";
 import type { Flavor } from "./config";
 import { versionBefore } from "./imageName";
+import { connectHost } from "./mysqlServer";
 import { DESIRED_TABLE_NAME, type DesiredServer, LAB_SCHEMA } from "./replication/labTablesSql";
 import { DesiredTopology, SqlTable } from "./replication/labTables";
 import { SqlGrant, SqlUser } from "./replication/accounts";
@@ -154,9 +154,8 @@ function writeBundle(): { file: string; sha256: string } {
     return { file, sha256 };
 }
 
-/** A bind address as a URL host: a wildcard is reached on loopback, IPv6 in brackets. */
+/** A bind address as a URL host: where it is reached (connectHost), IPv6 in brackets. */
 function urlHost(bindAddress: string): string {
-    if (bindAddress === "0.0.0.0") return "127.0.0.1";
-    if (bindAddress === "::") return "[::1]";
-    return bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress;
+    const host = connectHost(bindAddress);
+    return host.includes(":") ? `[${host}]` : host;
 }
