@@ -109,15 +109,11 @@ const IDENTIFIER = /^[A-Za-z0-9_]{1,64}$/;
 // A Docker image reference: [registry[:port]/]path[:tag][@digest], lower-case path.
 const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
-/**
- * Validates raw config and derives the servers. Pure: no Pulumi calls, so every error is unit-tested.
- * Throws a ConfigError listing every bad key before any resource is declared.
- */
-export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSettings {
+/** Reads raw config values one key at a time, noting each bad one (with what is allowed) in `problems`. */
+function configReader(raw: RawConfig, project: string) {
     const problems: string[] = [];
     const bad = (key: string, value: string, allowed: string) =>
         problems.push(`${project}:${key}: ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
-
     const int = (key: string, fallback: number, min: number, max: number): number => {
         const value = raw[key];
         if (value === undefined) return fallback;
@@ -144,90 +140,104 @@ export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSett
         }
         return value;
     };
+    return { problems, int, bool, str };
+}
 
-    const known = new Set([...Object.keys(DEFAULTS), ...PASSWORD_KEYS, "replicas"]);
-    for (const key of Object.keys(raw)) {
-        if (!known.has(key)) {
-            problems.push(`${project}:${key}: unknown key; expected one of ${[...known].sort().join(", ")}`);
-        }
-    }
+type Settings = Omit<LabSettings, "flavor" | "imageVersion" | "servers">;
 
+/** Every key read and checked on its own. */
+function readKeys(raw: RawConfig, r: ReturnType<typeof configReader>): Settings & { flavorSetting: string } {
+    const { int, bool, str } = r;
     const replicaCount = int("replicaCount", DEFAULTS.replicaCount, 0, MAX_REPLICAS);
-    const sourceIndex = int("sourceIndex", DEFAULTS.sourceIndex, 0, replicaCount);
-    const allowFailover = bool("allowFailover", DEFAULTS.allowFailover);
-    const image = str("image", DEFAULTS.image, (v) => IMAGE_REF.test(v), "a Docker image reference such as mysql:9.7 or mariadb:11.8");
-    const flavorSetting = str("flavor", DEFAULTS.flavor, (v) => ["auto", "mysql", "mariadb"].includes(v), "auto, mysql or mariadb");
-    const pullImage = bool("pullImage", DEFAULTS.pullImage);
-    const database = str("database", DEFAULTS.database, (v) => IDENTIFIER.test(v) && !SYSTEM_SCHEMAS.includes(v.toLowerCase()),
-        "1 to 64 letters, digits or underscores, not a system schema");
-    const bindAddress = str("bindAddress", DEFAULTS.bindAddress, (v) => net.isIP(v) !== 0, "an IPv4 or IPv6 address such as 127.0.0.1");
-    const basePort = int("basePort", DEFAULTS.basePort, 1, 65535);
-    const connectRetrySeconds = int("connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600);
-    const semiSync = bool("semiSync", DEFAULTS.semiSync);
-    const semiSyncTimeoutMs = int("semiSyncTimeoutMs", DEFAULTS.semiSyncTimeoutMs, 1, 3600000);
-    const seed = str("seed", DEFAULTS.seed, (v) => (SEED_MODES as readonly string[]).includes(v), SEED_MODES.join(", ").replace(/, (\w+)$/, " or $1")) as SeedMode;
-    const replicationTimeoutSeconds = int("replicationTimeoutSeconds", DEFAULTS.replicationTimeoutSeconds, 10, 86400);
     const readEndpoint = bool("readEndpoint", DEFAULTS.readEndpoint);
-    const readEndpointPort = int("readEndpointPort", DEFAULTS.readEndpointPort, 1, 65535);
-    const proxyImage = str("proxyImage", DEFAULTS.proxyImage, (v) => IMAGE_REF.test(v), "a Docker image reference such as haproxy:2.8");
-    // Unset, it follows readEndpoint: the app reads through the endpoint, and a lab without one has no app.
-    const demoApp = bool("demoApp", DEFAULTS.demoApp && readEndpoint);
-    const demoAppPort = int("demoAppPort", DEFAULTS.demoAppPort, 1, 65535);
-    const demoAppImage = str("demoAppImage", DEFAULTS.demoAppImage, (v) => IMAGE_REF.test(v), "a Docker image reference such as node:22-alpine");
+    const image = (key: keyof typeof DEFAULTS, example: string) =>
+        str(key, DEFAULTS[key] as string, (v) => IMAGE_REF.test(v), `a Docker image reference such as ${example}`);
+    return {
+        replicaCount,
+        sourceIndex: int("sourceIndex", DEFAULTS.sourceIndex, 0, replicaCount),
+        allowFailover: bool("allowFailover", DEFAULTS.allowFailover),
+        image: image("image", "mysql:9.7 or mariadb:11.8"),
+        flavorSetting: str("flavor", DEFAULTS.flavor, (v) => ["auto", "mysql", "mariadb"].includes(v), "auto, mysql or mariadb"),
+        pullImage: bool("pullImage", DEFAULTS.pullImage),
+        database: str("database", DEFAULTS.database, (v) => IDENTIFIER.test(v) && !SYSTEM_SCHEMAS.includes(v.toLowerCase()),
+            "1 to 64 letters, digits or underscores, not a system schema"),
+        bindAddress: str("bindAddress", DEFAULTS.bindAddress, (v) => net.isIP(v) !== 0, "an IPv4 or IPv6 address such as 127.0.0.1"),
+        basePort: int("basePort", DEFAULTS.basePort, 1, 65535),
+        connectRetrySeconds: int("connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600),
+        semiSync: bool("semiSync", DEFAULTS.semiSync),
+        semiSyncTimeoutMs: int("semiSyncTimeoutMs", DEFAULTS.semiSyncTimeoutMs, 1, 3600000),
+        seed: str("seed", DEFAULTS.seed, (v) => (SEED_MODES as readonly string[]).includes(v), SEED_MODES.join(", ").replace(/, (\w+)$/, " or $1")) as SeedMode,
+        replicationTimeoutSeconds: int("replicationTimeoutSeconds", DEFAULTS.replicationTimeoutSeconds, 10, 86400),
+        readEndpoint,
+        readEndpointPort: int("readEndpointPort", DEFAULTS.readEndpointPort, 1, 65535),
+        proxyImage: image("proxyImage", "haproxy:2.8"),
+        // Unset, it follows readEndpoint: the app reads through the endpoint, and a lab without one has no app.
+        demoApp: bool("demoApp", DEFAULTS.demoApp && readEndpoint),
+        demoAppPort: int("demoAppPort", DEFAULTS.demoAppPort, 1, 65535),
+        demoAppImage: image("demoAppImage", "node:22-alpine"),
+    };
+}
 
-    if (basePort + replicaCount > 65535) {
-        problems.push(`${project}:basePort: ${basePort} is not allowed with replicaCount ${replicaCount}; ` +
-            `ports ${basePort}..${basePort + replicaCount} must stay within 1..65535`);
+/** What keys allow only together: ports that must not collide, the app without the endpoint, semi-sync without a replica. */
+function combinationProblems(v: Settings, project: string): string[] {
+    const problems: string[] = [];
+    const { basePort, replicaCount, readEndpoint, readEndpointPort, demoApp, demoAppPort } = v;
+    const last = basePort + replicaCount;
+    if (last > 65535) {
+        problems.push(`${project}:basePort: ${basePort} is not allowed with replicaCount ${replicaCount}; ports ${basePort}..${last} must stay within 1..65535`);
     }
-    if (readEndpoint && readEndpointPort >= basePort && readEndpointPort <= basePort + replicaCount) {
-        problems.push(`${project}:readEndpointPort: ${readEndpointPort} is not allowed; it collides with the server ports ` +
-            `${basePort}..${basePort + replicaCount}`);
+    if (readEndpoint && readEndpointPort >= basePort && readEndpointPort <= last) {
+        problems.push(`${project}:readEndpointPort: ${readEndpointPort} is not allowed; it collides with the server ports ${basePort}..${last}`);
     }
-
     if (demoApp && !readEndpoint) {
         problems.push(`${project}:demoApp: true is not allowed with readEndpoint false; the app reads through the read endpoint ` +
             "(set demoApp to false, or readEndpoint to true)");
     }
-    if (demoApp && demoAppPort >= basePort && demoAppPort <= basePort + replicaCount) {
-        problems.push(`${project}:demoAppPort: ${demoAppPort} is not allowed; it collides with the server ports ${basePort}..${basePort + replicaCount}`);
+    if (demoApp && demoAppPort >= basePort && demoAppPort <= last) {
+        problems.push(`${project}:demoAppPort: ${demoAppPort} is not allowed; it collides with the server ports ${basePort}..${last}`);
     } else if (demoApp && readEndpoint && demoAppPort === readEndpointPort) {
         problems.push(`${project}:demoAppPort: ${demoAppPort} is not allowed; it is readEndpointPort too`);
     }
-
-    let flavor: Flavor = "mysql";
-    if (flavorSetting === "auto") {
-        const inferred = inferFlavor(image);
-        if (inferred === undefined) {
-            problems.push(`${project}:flavor: "auto" cannot tell the flavor of image ${JSON.stringify(image)}; ` +
-                `set flavor to mysql or mariadb`);
-        } else {
-            flavor = inferred;
-        }
-    } else {
-        flavor = flavorSetting as Flavor;
-    }
-
-    if (semiSync && replicaCount === 0) {
+    if (v.semiSync && replicaCount === 0) {
         problems.push(`${project}:semiSync: true is not allowed with replicaCount 0; semi-synchronous replication needs a replica to acknowledge`);
     }
-    const perServer = replicaOptions(raw.replicas, replicaCount, sourceIndex, project, problems);
+    return problems;
+}
 
+/** The flavor config names, or the one the image's name tells when it says auto. */
+function resolveFlavor(setting: string, image: string, project: string, problems: string[]): Flavor {
+    if (setting !== "auto") return setting as Flavor;
+    const inferred = inferFlavor(image);
+    if (inferred !== undefined) return inferred;
+    problems.push(`${project}:flavor: "auto" cannot tell the flavor of image ${JSON.stringify(image)}; set flavor to mysql or mariadb`);
+    return "mysql";
+}
+
+/**
+ * Validates raw config and derives the servers. Pure: no Pulumi calls, so every error is unit-tested.
+ * Throws a ConfigError listing every bad key before any resource is declared.
+ */
+export function parseConfig(raw: RawConfig, project = "mysql-replicas"): LabSettings {
+    const r = configReader(raw, project);
+    const known = new Set([...Object.keys(DEFAULTS), ...PASSWORD_KEYS, "replicas"]);
+    for (const key of Object.keys(raw)) {
+        if (!known.has(key)) r.problems.push(`${project}:${key}: unknown key; expected one of ${[...known].sort().join(", ")}`);
+    }
+    const { flavorSetting, ...v } = readKeys(raw, r);
+    const problems = [...r.problems, ...combinationProblems(v, project)];
+    const flavor = resolveFlavor(flavorSetting, v.image, project, problems);
+    const perServer = replicaOptions(raw.replicas, v.replicaCount, v.sourceIndex, project, problems);
     if (problems.length > 0) throw new ConfigError(problems);
 
-    const servers = Array.from({ length: replicaCount + 1 }, (_, index): ServerSpec => ({
+    const servers = Array.from({ length: v.replicaCount + 1 }, (_, index): ServerSpec => ({
         index,
-        role: index === sourceIndex ? "source" : "replica",
+        role: index === v.sourceIndex ? "source" : "replica",
         serverId: index + 1,
-        hostPort: basePort + index,
+        hostPort: v.basePort + index,
         delaySeconds: perServer[index]?.delaySeconds ?? 0,
         serveReads: perServer[index]?.serveReads ?? false,
     }));
-
-    return {
-        replicaCount, sourceIndex, allowFailover, image, flavor, imageVersion: imageTagVersion(image), pullImage, database, bindAddress,
-        basePort, connectRetrySeconds, semiSync, semiSyncTimeoutMs, seed, replicationTimeoutSeconds, readEndpoint, readEndpointPort, proxyImage,
-        demoApp, demoAppPort, demoAppImage, servers,
-    };
+    return { ...v, flavor, imageVersion: imageTagVersion(v.image), servers };
 }
 
 /**

@@ -58,25 +58,47 @@ export class MysqlLab extends pulumi.ComponentResource {
         super("mysqllab:index:MysqlLab", name, {}, opts);
         const s = args.settings;
         this.database = s.database;
-        const labelsList = Object.entries(args.labels).map(([label, value]) => ({ label, value }));
+        this.passwords = this.makePasswords(name, args);
+        this.network = new docker.Network(`${name}-net`, {
+            name: `${args.namePrefix}-net`,
+            driver: "bridge",
+            labels: Object.entries(args.labels).map(([label, value]) => ({ label, value })),
+        }, { parent: this });
+        this.servers = this.makeServers(name, args);
+        const sourceSpec = s.servers.find((x) => x.role === "source")!;
+        this.source = this.servers[sourceSpec.index];
+        this.replicas = s.servers.filter((x) => x.role === "replica").map((x) => this.servers[x.index]);
+        this.topology = this.makeTopology(name, s);
+        const sourceRole = this.makeRole(name, s, sourceSpec.index, "source", []);
+        this.accounts = this.makeAccounts(name, s, sourceRole);
+        const { replications, roles } = this.makeReplicas(name, s);
+        this.replications = replications;
+        this.roles = [sourceRole, ...roles];
+        this.readEndpoint = s.readEndpoint ? this.makeReadEndpoint(name, args) : undefined;
+        this.demoApp = s.demoApp && this.readEndpoint ? this.makeDemoApp(name, args, this.readEndpoint) : undefined;
+        this.registerOutputs({
+            network: this.network, servers: this.servers, topology: this.topology, accounts: this.accounts,
+            replications: this.replications, roles: this.roles, readEndpoint: this.readEndpoint, demoApp: this.demoApp,
+        });
+    }
 
-        this.passwords = {} as Record<PasswordKey, pulumi.Output<string>>;
+    /** Every password: from config, or generated, secret either way. */
+    private makePasswords(name: string, args: MysqlLabArgs): Record<PasswordKey, pulumi.Output<string>> {
+        const passwords = {} as Record<PasswordKey, pulumi.Output<string>>;
         for (const key of PASSWORD_KEYS) {
             const given = args.passwords?.[key];
-            this.passwords[key] = given !== undefined
+            passwords[key] = given !== undefined
                 ? pulumi.secret(given)
                 // Alphanumeric: the passwords travel in URLs and shell examples.
                 : pulumi.secret(new random.RandomPassword(`${name}-${key}`, { length: 24, special: false }, { parent: this }).result);
         }
+        return passwords;
+    }
 
-        this.network = new docker.Network(`${name}-net`, {
-            name: `${args.namePrefix}-net`,
-            driver: "bridge",
-            labels: labelsList,
-        }, { parent: this });
-
+    /** The servers, each on a copy of the lab's data template where there is one. */
+    private makeServers(name: string, args: MysqlLabArgs): MysqlServer[] {
+        const s = args.settings;
         const imageId = this.imageId(`${name}-image`, s.image, s.pullImage);
-
         // One initialisation for the whole lab: every server's empty volume starts as a copy of this
         // (the fence persisted on MySQL 8+), with its own server_id and a new server UUID. MySQL only:
         // a MariaDB server initialises in a few seconds, and a template would come before the servers
@@ -92,7 +114,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             labels: args.labels,
         }, { parent: this });
 
-        this.servers = s.servers.map((spec) => new MysqlServer(`${name}-server-${spec.index}`, {
+        return s.servers.map((spec) => new MysqlServer(`${name}-server-${spec.index}`, {
             containerName: `${args.namePrefix}-server-${spec.index}`,
             imageId,
             flavor: s.flavor,
@@ -105,37 +127,54 @@ export class MysqlLab extends pulumi.ComponentResource {
             templateVolume: template?.volumeName,
             labels: { ...args.labels, "mysql-replicas.server": String(spec.index) },
         }, { parent: this }));
+    }
 
-        const sourceSpec = s.servers.find((x) => x.role === "source")!;
-        this.source = this.servers[sourceSpec.index];
-        this.replicas = s.servers.filter((x) => x.role === "replica").map((x) => this.servers[x.index]);
-
-        // Which server is the source. A new sourceIndex moves the source here, by a planned switchover,
-        // before anything that follows the source (accounts, roles, replication) is touched.
-        this.topology = new Topology(`${name}-topology`, {
+    /**
+     * Which server is the source. A new sourceIndex moves the source here, by a planned switchover,
+     * before anything that follows the source (accounts, roles, replication) is touched.
+     */
+    private makeTopology(name: string, s: LabSettings): Topology {
+        return new Topology(`${name}-topology`, {
             servers: this.servers.map((server) => ({ name: server.internalHost, adminHost: server.host, adminPort: server.port })),
             sourceIndex: s.sourceIndex,
             adminPassword: this.passwords.rootPassword,
             user: accountPlan(s.database).find((a) => a.key === "replication")!.user,
             password: this.passwords.replicationPassword,
             connectRetry: s.connectRetrySeconds,
+            timeoutSeconds: s.replicationTimeoutSeconds,
             allowFailover: s.allowFailover,
         }, { parent: this, dependsOn: this.servers.map((server) => server.container) });
-        const leftOut = (index: number) => this.topology.leftOut.apply((l) => l?.[String(index)] ?? "");
+    }
 
-        // The source is opened first: the accounts are written on it, and a source that restarted comes
-        // back fenced. With semi-sync on, its plugin is then in place before any replica connects.
-        const sourceRole = new ServerRole(`${name}-server-${sourceSpec.index}-role`, {
-            serverName: this.source.internalHost,
-            adminHost: this.source.host,
-            adminPort: this.source.port,
+    /** Why server `index` is left out of replication, or "". */
+    private leftOut(index: number): pulumi.Output<string> {
+        return this.topology.leftOut.apply((l) => l?.[String(index)] ?? "");
+    }
+
+    /**
+     * A server's role. The source's comes first: the accounts are written on it, and a source that
+     * restarted comes back fenced. With semi-sync on, its plugin is then in place before any replica
+     * connects. A replica's comes after its replication.
+     */
+    private makeRole(name: string, s: LabSettings, index: number, role: "source" | "replica", after: pulumi.Resource[]): ServerRole {
+        const server = this.servers[index];
+        return new ServerRole(`${name}-server-${index}-role`, {
+            serverName: server.internalHost,
+            adminHost: server.host,
+            adminPort: server.port,
             adminPassword: this.passwords.rootPassword,
-            role: "source",
+            role,
+            ...(role === "replica" ? { leftOut: this.leftOut(index) } : {}),
             semiSync: s.semiSync,
             semiSyncTimeoutMs: s.semiSyncTimeoutMs,
-        }, { parent: this, dependsOn: [this.source.container, this.topology] });
+        }, role === "source"
+            ? { parent: this, dependsOn: [server.container, this.topology] }
+            : { parent: this, dependsOn: [...after, this.topology], deletedWith: server.container });
+    }
 
-        this.accounts = new LabAccounts(`${name}-accounts`, {
+    /** The app database and accounts, written on the source once it is open. */
+    private makeAccounts(name: string, s: LabSettings, sourceRole: ServerRole): LabAccounts {
+        return new LabAccounts(`${name}-accounts`, {
             host: this.source.host,
             port: this.source.port,
             rootPassword: this.passwords.rootPassword,
@@ -149,9 +188,12 @@ export class MysqlLab extends pulumi.ComponentResource {
             after: [this.topology, sourceRole],
             checkUser: s.readEndpoint ? CHECK_USER : undefined,
         }, { parent: this });
+    }
 
-        this.replications = [];
-        const replicaRoles: ServerRole[] = [];
+    /** Each replica's replication from the source, then its role. */
+    private makeReplicas(name: string, s: LabSettings): { replications: Replication[]; roles: ServerRole[] } {
+        const replications: Replication[] = [];
+        const roles: ServerRole[] = [];
         for (const spec of s.servers.filter((x) => x.role === "replica")) {
             const replica = this.servers[spec.index];
             const replication = new Replication(`${name}-server-${spec.index}-replication`, {
@@ -167,7 +209,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 user: this.accounts.users.replication.user,
                 password: this.passwords.replicationPassword,
                 connectRetry: s.connectRetrySeconds,
-                leftOut: leftOut(spec.index),
+                leftOut: this.leftOut(spec.index),
                 delaySeconds: spec.delaySeconds,
                 seed: s.seed,
                 timeoutSeconds: s.replicationTimeoutSeconds,
@@ -180,68 +222,59 @@ export class MysqlLab extends pulumi.ComponentResource {
                 // The replica's server going away ends its replication too.
                 deletedWith: replica.container,
             });
-            this.replications.push(replication);
-            replicaRoles.push(new ServerRole(`${name}-server-${spec.index}-role`, {
-                serverName: replica.internalHost,
-                adminHost: replica.host,
-                adminPort: replica.port,
-                adminPassword: this.passwords.rootPassword,
-                role: "replica",
-                leftOut: leftOut(spec.index),
-                semiSync: s.semiSync,
-                semiSyncTimeoutMs: s.semiSyncTimeoutMs,
-            }, { parent: this, dependsOn: [replication, this.topology], deletedWith: replica.container }));
+            replications.push(replication);
+            roles.push(this.makeRole(name, s, spec.index, "replica", [replication]));
         }
-        this.roles = [sourceRole, ...replicaRoles];
+        return { replications, roles };
+    }
 
-        if (s.readEndpoint) {
-            this.readEndpoint = new ReadEndpoint(`${name}-read`, {
-                containerName: `${args.namePrefix}-read`,
-                imageId: this.imageId(`${name}-proxy-image`, s.proxyImage, s.pullImage),
-                networkName: this.network.name,
-                bindAddress: s.bindAddress,
-                hostPort: s.readEndpointPort,
-                // A left-out server holds data the source may not have, and a delayed one old data: neither
-                // serves reads (a delayed one may, if its config says serveReads).
-                config: this.topology.leftOut.apply((out) => haproxyConfig({
-                    readers: s.servers.filter((x) => x.role === "replica" && !out?.[String(x.index)] && (x.delaySeconds === 0 || x.serveReads))
-                        .map((x) => this.servers[x.index].internalHost),
-                    fallback: this.source.internalHost,
-                    checkPlugin: checkAuthPlugin(s.flavor, s.imageVersion),
-                })),
-                labels: args.labels,
-                after: [...this.roles, ...this.replications, ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
-            }, { parent: this });
-        }
+    /**
+     * HAProxy over the replicas. A left-out server holds data the source may not have, and a delayed
+     * one old data: neither serves reads (a delayed one may, if its config says serveReads).
+     */
+    private makeReadEndpoint(name: string, args: MysqlLabArgs): ReadEndpoint {
+        const s = args.settings;
+        return new ReadEndpoint(`${name}-read`, {
+            containerName: `${args.namePrefix}-read`,
+            imageId: this.imageId(`${name}-proxy-image`, s.proxyImage, s.pullImage),
+            networkName: this.network.name,
+            bindAddress: s.bindAddress,
+            hostPort: s.readEndpointPort,
+            config: this.topology.leftOut.apply((out) => haproxyConfig({
+                readers: s.servers.filter((x) => x.role === "replica" && !out?.[String(x.index)] && (x.delaySeconds === 0 || x.serveReads))
+                    .map((x) => this.servers[x.index].internalHost),
+                fallback: this.source.internalHost,
+                checkPlugin: checkAuthPlugin(s.flavor, s.imageVersion),
+            })),
+            labels: args.labels,
+            after: [...this.roles, ...this.replications, ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
+        }, { parent: this });
+    }
 
-        if (s.demoApp && this.readEndpoint) {
-            this.demoApp = new DemoApp(`${name}-app`, {
-                containerName: `${args.namePrefix}-app`,
-                imageId: this.imageId(`${name}-app-image`, s.demoAppImage, s.pullImage),
-                networkName: this.network.name,
-                bindAddress: s.bindAddress,
-                hostPort: s.demoAppPort,
-                flavor: s.flavor,
-                imageVersion: s.imageVersion,
-                database: s.database,
-                servers: this.servers.map((server, index) => ({ index, name: server.internalHost })),
-                readEndpointHost: `${args.namePrefix}-read`,
-                source: { host: this.source.host, port: this.source.port, container: this.source.container },
-                rootPassword: this.passwords.rootPassword,
-                desired: this.topology.leftOut.apply((out) => s.servers.map((x) => ({
-                    serverIndex: x.index, role: x.role, delaySeconds: x.delaySeconds, leftOut: out?.[String(x.index)] ?? "",
-                }))),
-                databaseResource: this.accounts.database,
-                after: [this.topology, ...this.roles],
-                appAfter: [this.readEndpoint.container, ...this.replications],
-                labels: args.labels,
-            }, { parent: this });
-        }
-
-        this.registerOutputs({
-            network: this.network, servers: this.servers, topology: this.topology, accounts: this.accounts,
-            replications: this.replications, roles: this.roles, readEndpoint: this.readEndpoint, demoApp: this.demoApp,
-        });
+    /** The demo app and its page, after the read endpoint it reads through. */
+    private makeDemoApp(name: string, args: MysqlLabArgs, readEndpoint: ReadEndpoint): DemoApp {
+        const s = args.settings;
+        return new DemoApp(`${name}-app`, {
+            containerName: `${args.namePrefix}-app`,
+            imageId: this.imageId(`${name}-app-image`, s.demoAppImage, s.pullImage),
+            networkName: this.network.name,
+            bindAddress: s.bindAddress,
+            hostPort: s.demoAppPort,
+            flavor: s.flavor,
+            imageVersion: s.imageVersion,
+            database: s.database,
+            servers: this.servers.map((server, index) => ({ index, name: server.internalHost })),
+            readEndpointHost: `${args.namePrefix}-read`,
+            source: { host: this.source.host, port: this.source.port, container: this.source.container },
+            rootPassword: this.passwords.rootPassword,
+            desired: this.topology.leftOut.apply((out) => s.servers.map((x) => ({
+                serverIndex: x.index, role: x.role, delaySeconds: x.delaySeconds, leftOut: out?.[String(x.index)] ?? "",
+            }))),
+            databaseResource: this.accounts.database,
+            after: [this.topology, ...this.roles],
+            appAfter: [readEndpoint.container, ...this.replications],
+            labels: args.labels,
+        }, { parent: this });
     }
 
     /** An image's id: pulled if missing, or (pull = false) looked up on the Docker host. */

@@ -13,6 +13,7 @@
 #   TESTBED_REBUILD=1           rebuild the images even when they are present
 #   TESTBED_DOCKERD_LOG         dockerd's log when this script starts it (/var/log/testbed-dockerd.log)
 #   TESTBED_DOCKERD_TIMEOUT     seconds to wait for a starting engine (60)
+#   TESTBED_BUILD_JOBS          images built side by side (2)
 set -euo pipefail
 
 SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +23,8 @@ SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGES=(mysql:9.7 mariadb:11.8 mariadb:10.11 haproxy:2.6 node:20)
 DOCKERD_LOG=${TESTBED_DOCKERD_LOG:-/var/log/testbed-dockerd.log}
 DOCKERD_TIMEOUT=${TESTBED_DOCKERD_TIMEOUT:-60}
+BUILD_JOBS=${TESTBED_BUILD_JOBS:-2}
+[[ $BUILD_JOBS =~ ^[1-9][0-9]*$ ]] || tb_die "TESTBED_BUILD_JOBS must be a whole number from 1, got '$BUILD_JOBS'"
 
 # One run at a time on a machine (two builds of one tag would race). The lock's descriptor
 # is closed for dockerd, which must not hold the lock once this script ends.
@@ -109,15 +112,37 @@ server_version=$(docker version --format '{{.Server.Version}}' 2>&1) ||
     tb_die "the docker client ($(command -v docker)) cannot talk to the engine: $server_version"
 api_version=$(docker version --format '{{.Server.APIVersion}}')
 
-for image in "${IMAGES[@]}"; do
-    "$SCRIPTS_DIR/images/build.sh" "$image"
-done
+# What the builds and the browser tests need from apt, in one install before the builds start
+# (two builds must not both run apt-get). The browser tests drive Debian's chromium.
+need=()
+command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ ${#need[@]} -eq 0 ] || tb_apt_install "${need[@]}"
+command -v chromium >/dev/null 2>&1 || tb_die "no chromium after installing it"
 
-# The browser tests drive Debian's chromium (puppeteer-core downloads no browser).
-if ! command -v chromium >/dev/null 2>&1; then
-    tb_apt_install chromium
-    command -v chromium >/dev/null 2>&1 || tb_die "no chromium after installing it"
-fi
+# The images, BUILD_JOBS at a time: a build mostly waits on the mirror and on dpkg, so two
+# side by side take little more than the longer one. Each build logs to its own file, shown
+# when it ends; any failure fails the whole run, after every started build has ended.
+logs=$(mktemp -d)
+declare -A running=()
+failed=()
+finish_one() {
+    local pid image
+    wait -n -p pid "${!running[@]}" || true
+    image=${running[$pid]}
+    unset "running[$pid]"
+    sed "s/^/[$image] /" "$logs/${image/:/-}.log" >&2
+    [ "$(cat "$logs/${image/:/-}.rc")" = 0 ] || failed+=("$image")
+}
+for image in "${IMAGES[@]}"; do
+    [ ${#running[@]} -lt "$BUILD_JOBS" ] || finish_one
+    ( rc=0; "$SCRIPTS_DIR/images/build.sh" "$image" >"$logs/${image/:/-}.log" 2>&1 || rc=$?; echo "$rc" >"$logs/${image/:/-}.rc" ) &
+    running[$!]=$image
+done
+while [ ${#running[@]} -gt 0 ]; do finish_one; done
+rm -rf "$logs"
+[ ${#failed[@]} -eq 0 ] || tb_die "building ${failed[*]} failed (see above)"
 
 summary=()
 for image in "${IMAGES[@]}"; do

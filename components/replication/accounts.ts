@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { adminEndpoint, query, withConnection } from "./connection";
-import * as sql from "./sql";
+import { type DatabaseSpec, type GrantSpec, type UserSpec, alterUserPassword, createDatabase, createUser, databaseExists, describeObjectPrivileges, dropDatabase, dropUser, grant, grantedPrivileges, normalisePrivileges, otherGrants, revoke, showGrants, userExists } from "./sql/accounts";
 import {
     GONE_AFTER_SECONDS, READ_TIMEOUT_SECONDS, SERVER_KEYS, type ServerInputs, type SqlServerArgs, TIMEOUT_SECONDS, changedKeys,
     readOrUnknown, secretOpts, serverProps, unlessServerGone,
@@ -16,7 +16,7 @@ export type { SqlServerArgs } from "./sqlResource";
 
 // ---------------------------------------------------------------- database
 
-export interface DatabaseInputs extends ServerInputs, sql.DatabaseSpec {}
+export interface DatabaseInputs extends ServerInputs, DatabaseSpec {}
 
 export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, DatabaseInputs> = {
     async diff(_id, olds, news) {
@@ -25,12 +25,12 @@ export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, D
         return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
-        await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.createDatabase(inputs)));
+        await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, createDatabase(inputs)));
         return { id: inputs.name, outs: inputs };
     },
     async read(id, props) {
         const p = props as DatabaseInputs;
-        const rows = await readOrUnknown(p, (conn) => query(conn, sql.databaseExists(p)));
+        const rows = await readOrUnknown(p, (conn) => query(conn, databaseExists(p)));
         // An empty id tells the engine the database is gone.
         return rows !== undefined && rows.length === 0 ? { id: "", props: p } : { id, props: p };
     },
@@ -38,7 +38,7 @@ export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, D
         return { outs: news };
     },
     async delete(_id, props) {
-        await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropDatabase(props))));
+        await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, dropDatabase(props))));
     },
 };
 
@@ -60,7 +60,7 @@ export class SqlDatabase extends pulumi.dynamic.Resource {
 
 // ---------------------------------------------------------------- user
 
-export interface UserInputs extends ServerInputs, sql.UserSpec {
+export interface UserInputs extends ServerInputs, UserSpec {
     readonly plaintextPassword: string;
 }
 
@@ -83,12 +83,12 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
     },
     async create(inputs) {
         await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server",
-            (conn) => query(conn, sql.createUser(inputs, inputs.plaintextPassword)));
+            (conn) => query(conn, createUser(inputs, inputs.plaintextPassword)));
         return { id: `${inputs.user}@${inputs.host}`, outs: inputs };
     },
     async read(id, props) {
         const p = props as UserInputs;
-        const rows = await readOrUnknown(p, (conn) => query<{ n: number | string }>(conn, sql.userExists(p)));
+        const rows = await readOrUnknown(p, (conn) => query<{ n: number | string }>(conn, userExists(p)));
         if (rows === undefined) return { id, props: p };
         if (Number(rows[0].n) === 0) return { id: "", props: p };
         // No server shows a password, so it is tried: a login refused means it was changed behind the lab.
@@ -97,12 +97,12 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInput
     async update(_id, olds, news) {
         if (olds.plaintextPassword !== news.plaintextPassword) {
             await withConnection(adminEndpoint(news), TIMEOUT_SECONDS, "server",
-                (conn) => query(conn, sql.alterUserPassword(news, news.plaintextPassword)));
+                (conn) => query(conn, alterUserPassword(news, news.plaintextPassword)));
         }
         return { outs: news };
     },
     async delete(_id, props) {
-        await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, sql.dropUser(props))));
+        await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", (conn) => query(conn, dropUser(props))));
     },
 };
 
@@ -145,7 +145,7 @@ export class SqlUser extends pulumi.dynamic.Resource {
 
 // ---------------------------------------------------------------- grant
 
-export interface GrantInputs extends ServerInputs, sql.GrantSpec {
+export interface GrantInputs extends ServerInputs, GrantSpec {
     /**
      * The account's only grant: privileges it holds on any other object were added behind the lab's
      * back, and are taken away. Missing in older state: false.
@@ -161,16 +161,16 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
         if (!Array.isArray(news.privileges) || news.privileges.length === 0) {
             failures.push({ property: "privileges", reason: "privileges must list at least one privilege" });
         }
-        return { inputs: { ...news, privileges: sql.normalisePrivileges(news.privileges ?? []) }, failures };
+        return { inputs: { ...news, privileges: normalisePrivileges(news.privileges ?? []) }, failures };
     },
     async diff(_id, olds, news) {
         const replaces = changedKeys(olds, news, ["user", "host", "database", "table"]);
-        const changes = changedKeys(withGrantDefaults(olds), withGrantDefaults({ ...news, privileges: sql.normalisePrivileges(news.privileges) }),
+        const changes = changedKeys(withGrantDefaults(olds), withGrantDefaults({ ...news, privileges: normalisePrivileges(news.privileges) }),
             [...SERVER_KEYS, "privileges", "onlyGrant", "otherPrivileges"]);
         return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
-        await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, sql.grant(inputs)));
+        await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, grant(inputs)));
         return { id: `${inputs.user}@${inputs.host}:${inputs.database}.${inputs.table}`, outs: inputs };
     },
     async read(id, props) {
@@ -179,41 +179,41 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
         if (lines === undefined) return { id, props: p };
         if (lines === null) return { id: "", props: p };
         // Report what is really granted; a grant revoked or added behind our back shows as a diff.
-        const others = p.onlyGrant ? sql.otherGrants(lines, p).map(sql.describeObjectPrivileges) : [];
-        return { id, props: { ...p, privileges: sql.grantedPrivileges(lines, p), otherPrivileges: others } };
+        const others = p.onlyGrant ? otherGrants(lines, p).map(describeObjectPrivileges) : [];
+        return { id, props: { ...p, privileges: grantedPrivileges(lines, p), otherPrivileges: others } };
     },
     async update(_id, olds, news) {
-        const outs = { ...news, privileges: sql.normalisePrivileges(news.privileges), otherPrivileges: [] };
+        const outs = { ...news, privileges: normalisePrivileges(news.privileges), otherPrivileges: [] };
         // Only the server changed (the source moved): the grant is there already, by replication.
         if (changedKeys(olds, news, ["user", "host", "database", "table"]).length === 0 &&
-            JSON.stringify(sql.normalisePrivileges(olds.privileges)) === JSON.stringify(outs.privileges) &&
+            JSON.stringify(normalisePrivileges(olds.privileges)) === JSON.stringify(outs.privileges) &&
             (olds.otherPrivileges ?? []).length === 0) {
             return { outs };
         }
         await withConnection(adminEndpoint(news), TIMEOUT_SECONDS, "server", async (conn) => {
             const lines = (await showGrantLines(conn, news)) ?? [];
-            const extra = sql.grantedPrivileges(lines, news).filter((p) => !outs.privileges.includes(p));
-            if (extra.length > 0) await query(conn, sql.revoke({ ...news, privileges: extra }));
-            await query(conn, sql.grant({ ...news, privileges: outs.privileges }));
+            const extra = grantedPrivileges(lines, news).filter((p) => !outs.privileges.includes(p));
+            if (extra.length > 0) await query(conn, revoke({ ...news, privileges: extra }));
+            await query(conn, grant({ ...news, privileges: outs.privileges }));
             if (news.onlyGrant) {
-                for (const o of sql.otherGrants(lines, news)) await query(conn, sql.revoke({ ...news, ...o }));
+                for (const o of otherGrants(lines, news)) await query(conn, revoke({ ...news, ...o }));
             }
         });
         return { outs };
     },
     async delete(_id, props) {
         await unlessServerGone(() => withConnection(adminEndpoint(props), GONE_AFTER_SECONDS, "server", async (conn) => {
-            const have = sql.grantedPrivileges((await showGrantLines(conn, props)) ?? [], props);
-            if (have.length > 0) await query(conn, sql.revoke({ ...props, privileges: have }));
+            const have = grantedPrivileges((await showGrantLines(conn, props)) ?? [], props);
+            if (have.length > 0) await query(conn, revoke({ ...props, privileges: have }));
         }));
     },
 };
 
 /** SHOW GRANTS for the grant's user, a line each; null when the user is gone. */
 async function showGrantLines(conn: import("mysql2/promise").Connection, g: GrantInputs): Promise<string[] | null> {
-    const [exists] = await query<{ n: number | string }>(conn, sql.userExists(g));
+    const [exists] = await query<{ n: number | string }>(conn, userExists(g));
     if (Number(exists.n) === 0) return null;
-    const rows = await query<Record<string, string>>(conn, sql.showGrants(g));
+    const rows = await query<Record<string, string>>(conn, showGrants(g));
     return rows.map((r) => Object.values(r)[0]);
 }
 

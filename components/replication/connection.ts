@@ -3,7 +3,9 @@
  * loads mysql2 inside the functions that use it (a module captured at top level breaks serialization).
  */
 import type { Connection } from "mysql2/promise";
-import { type ServerVersion, type Statement, parseServerVersion } from "./sql";
+import { superReadOnly } from "./sql/roles";
+import { versionQuery } from "./sql/status";
+import { type ServerVersion, type Statement, parseServerVersion } from "./sql/vocabulary";
 
 /** Where a provider reaches a server, and as whom. */
 export interface Endpoint {
@@ -144,7 +146,7 @@ export function isGone(err: unknown): boolean {
 
 /** The flavor and version the server reports (SELECT VERSION()). */
 export async function readServerVersion(conn: Connection): Promise<ServerVersion> {
-    const [row] = await query<{ v: string }>(conn, { sql: "SELECT VERSION() AS v" });
+    const [row] = await query<{ v: string }>(conn, versionQuery);
     return parseServerVersion(row.v);
 }
 
@@ -159,19 +161,20 @@ export function secondsUntil(deadline: number): number {
  * back is reported, after `fn`'s own error if it had one.
  */
 export async function withSuperReadOnlyLifted<T>(conn: Connection, v: Pick<ServerVersion, "flavor">, fn: () => Promise<T>): Promise<T> {
-    if (v.flavor !== "mysql") return fn();
-    const [row] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
+    const sro = superReadOnly(v);
+    if (!sro) return fn();
+    const [row] = await query<{ on: number | string }>(conn, sro.query);
     if (Number(row.on) !== 1) return fn();
-    await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
+    await query(conn, sro.set(false));
     let result: T;
     try {
         result = await fn();
     } catch (err) {
-        await query(conn, { sql: "SET GLOBAL super_read_only = ON" }).catch((e) => {
+        await query(conn, sro.set(true)).catch((e) => {
             throw new Error(`${(err as Error).message}; putting super_read_only back failed too: ${(e as Error).message}`);
         });
         throw err;
     }
-    await query(conn, { sql: "SET GLOBAL super_read_only = ON" });
+    await query(conn, sro.set(true));
     return result;
 }

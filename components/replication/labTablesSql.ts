@@ -3,7 +3,7 @@
  * app/schema.ts) and the desired topology, which tells the app's page each server's configured role.
  * Pure: statements out, no I/O.
  */
-import { type Statement, ident } from "./sql";
+import { type Statement, ident } from "./sql/vocabulary";
 
 /** The lab's own schema, beside the app's database. */
 export const LAB_SCHEMA = "mysql_replicas";

@@ -1,12 +1,18 @@
 /**
- * Seeding: how a replica that lacks the source's history gets it. The choice is pure (sql.chooseSeed);
+ * Seeding: how a replica that lacks the source's history gets it. The choice is pure (chooseSeed);
  * this module reads the facts it is made from and carries out a snapshot: CLONE on MySQL, a dump
  * taken in one session on MariaDB. Like connection.ts it travels inside the Replication provider, so
  * it loads its modules inside the functions that use them.
  */
 import type { Connection } from "mysql2/promise";
 import { Endpoint, execAll, hostPort, isGone, query, readServerVersion, secondsUntil, sleep, withConnection, withSuperReadOnlyLifted } from "./connection";
-import * as sql from "./sql";
+import { IMAGE_ACCOUNTS, SYSTEM_SCHEMAS, dropDatabase, dropUser } from "./sql/accounts";
+import { gtidDialect, mariadbPurgedMissing, mariadbSnapshotState, parseGtidList, purgedDialect, restartBinlogAt, slavePosQuery } from "./sql/gtids";
+import { killQuery, replicationDialect, sessionBinlog } from "./sql/replication";
+import { installPlugin, superReadOnly } from "./sql/roles";
+import { accountsQuery, schemasQuery } from "./sql/status";
+import { type CloneDialect, CLONE_RESTART_FAILED, CLONE_USER, PLUGIN_EXISTS, cloneDialect, releaseSeedLock, seedLock } from "./sql/seeding";
+import { type ServerVersion, describeVersion } from "./sql/vocabulary";
 
 /** What seeding needs to know of a replica and its source. */
 export interface SeedTarget {
@@ -25,14 +31,8 @@ export interface SeedTarget {
 }
 
 /** Every GTID a replica holds: what it must not be sent again. */
-async function replicaGtids(conn: Connection, v: sql.ServerVersion): Promise<string> {
-    if (v.flavor === "mysql") {
-        const [row] = await query<{ gtids: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_executed AS gtids" });
-        return row.gtids;
-    }
-    const [row] = await query<{ slave: string; binlog: string }>(conn, {
-        sql: "SELECT @@GLOBAL.gtid_slave_pos AS slave, @@GLOBAL.gtid_binlog_state AS `binlog`",
-    });
+async function replicaGtids(conn: Connection, v: ServerVersion): Promise<string> {
+    const [row] = await query<{ slave: string; binlog: string }>(conn, gtidDialect(v).heldQuery);
     return [row.slave, row.binlog].filter(Boolean).join(",");
 }
 
@@ -40,20 +40,19 @@ async function replicaGtids(conn: Connection, v: sql.ServerVersion): Promise<str
  * The transactions the replica lacks that the source's binary logs no longer hold ("" for none).
  * A fresh replica is taken to hold nothing: its initialisation transactions are dropped before it replicates.
  */
-export async function purgedMissing(replica: Connection, source: Connection, v: sql.ServerVersion, fresh: boolean): Promise<string> {
+export async function purgedMissing(replica: Connection, source: Connection, v: ServerVersion, fresh: boolean): Promise<string> {
     const has = fresh ? "" : await replicaGtids(replica, v);
-    if (v.flavor === "mysql") {
-        const [row] = await query<{ missing: string }>(source, sql.purgedMissingQuery(has));
+    const d = purgedDialect(v);
+    if (d.kind === "query") {
+        const [row] = await query<{ missing: string }>(source, d.missing(has));
         return row.missing.replace(/\s+/g, "");
     }
     // The oldest binary log's Gtid_list event holds the state before it: all that was purged.
-    const [oldest] = await query<{ Log_name: string }>(source, { sql: "SHOW BINARY LOGS" });
+    const [oldest] = await query<{ Log_name: string }>(source, d.binaryLogs);
     if (!oldest) return "";
-    const events = await query<{ Event_type: string; Info: string }>(source, {
-        sql: "SHOW BINLOG EVENTS IN ? LIMIT 4", params: [oldest.Log_name],
-    });
+    const events = await query<{ Event_type: string; Info: string }>(source, d.events(oldest.Log_name));
     const list = events.find((e) => e.Event_type === "Gtid_list");
-    return sql.mariadbPurgedMissing(sql.parseGtidList(list?.Info ?? ""), has);
+    return mariadbPurgedMissing(parseGtidList(list?.Info ?? ""), has);
 }
 
 /** The lock on the source that lets one replica at a time be copied from it. */
@@ -66,12 +65,12 @@ const SEED_LOCK = "mysql_replicas_seed";
  */
 export async function snapshot(t: SeedTarget, method: "clone" | "dump", deadline: number): Promise<void> {
     await withConnection(t.donor, secondsUntil(deadline), "source", async (lock) => {
-        const [row] = await query<{ got: number | string | null }>(lock, { sql: "SELECT GET_LOCK(?, ?) AS got", params: [SEED_LOCK, secondsUntil(deadline)] });
+        const [row] = await query<{ got: number | string | null }>(lock, seedLock(SEED_LOCK, secondsUntil(deadline)));
         if (Number(row.got) !== 1) throw new Error("timed out waiting for another replica's seeding from this source to end");
         try {
             await (method === "clone" ? cloneInto(t, deadline) : dumpInto(t, deadline));
         } finally {
-            await query(lock, { sql: "SELECT RELEASE_LOCK(?)", params: [SEED_LOCK] }).catch(() => undefined);
+            await query(lock, releaseSeedLock(SEED_LOCK)).catch(() => undefined);
         }
     });
 }
@@ -88,7 +87,7 @@ const CLEANUP_GRACE_MS = 30_000;
 async function cloneInto(t: SeedTarget, deadline: number): Promise<void> {
     const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
     const password = randomBytes(18).toString("base64url");
-    let d: sql.CloneDialect | undefined;
+    let d: CloneDialect | undefined;
     let failure: Error | undefined;
     try {
         await withConnection(t.donor, secondsUntil(deadline), "source", async (conn) => {
@@ -112,55 +111,56 @@ async function cloneInto(t: SeedTarget, deadline: number): Promise<void> {
         }
     }
     if (leftovers.length > 0) {
-        const note = `the clone account ${sql.CLONE_USER} could not be removed (${leftovers.join("; ")})`;
+        const note = `the clone account ${CLONE_USER} could not be removed (${leftovers.join("; ")})`;
         throw new Error(failure ? `${failure.message}; ${note}` : `the copy completed, but ${note}: remove it by hand`);
     }
     if (failure) throw failure;
 }
 
-async function ensurePlugin(conn: Connection, d: sql.CloneDialect): Promise<void> {
+async function ensurePlugin(conn: Connection, d: CloneDialect): Promise<void> {
     const [row] = await query<{ n: number | string }>(conn, d.pluginActive);
     if (Number(row.n) > 0) return;
     // Not binlogged: a replica of this server must not try to install it again.
-    await execAll(conn, [{ sql: "SET SESSION sql_log_bin = 0" }, sql.installPlugin(d.plugin), { sql: "SET SESSION sql_log_bin = 1" }]).catch((err) => {
+    await execAll(conn, [sessionBinlog(false), installPlugin(d.plugin), sessionBinlog(true)]).catch((err) => {
         // Installed meanwhile by someone else: what was wanted.
-        if ((err as { errno?: number }).errno !== sql.PLUGIN_EXISTS) throw err;
+        if ((err as { errno?: number }).errno !== PLUGIN_EXISTS) throw err;
     });
 }
 
-async function dialectOf(conn: Connection): Promise<sql.CloneDialect> {
+async function dialectOf(conn: Connection): Promise<CloneDialect> {
     const v = await readServerVersion(conn);
-    const d = sql.cloneDialect(v);
-    if (!d) throw new Error(`${sql.describeVersion(v)} has no CLONE plugin`);
+    const d = cloneDialect(v);
+    if (!d) throw new Error(`${describeVersion(v)} has no CLONE plugin`);
     return d;
 }
 
 /** Errors of a server that is going down or coming back: the clone's restart. */
 function restarting(err: unknown): boolean {
     const e = err as { errno?: number; code?: string; message?: string };
-    return e.errno === sql.CLONE_RESTART_FAILED || e.code === "PROTOCOL_CONNECTION_LOST" || isGone(err) ||
+    return e.errno === CLONE_RESTART_FAILED || e.code === "PROTOCOL_CONNECTION_LOST" || isGone(err) ||
         /Connection lost|closed state|shutdown in progress|Server shutdown/i.test(e.message ?? "");
 }
 
 /** The copy itself, bounded by the deadline, and the recipient's restart. */
-async function cloneWith(t: SeedTarget, d: sql.CloneDialect, password: string, deadline: number): Promise<void> {
+async function cloneWith(t: SeedTarget, d: CloneDialect, password: string, deadline: number): Promise<void> {
     await withConnection(t.replica, secondsUntil(deadline), "replica", async (conn) => {
         // A recipient under super_read_only (every new server is fenced from its first start) can neither
         // install the plugin nor take the copy; the restart brings its own persisted setting back.
-        const [ro] = await query<{ on: number | string }>(conn, { sql: "SELECT @@GLOBAL.super_read_only AS `on`" });
+        const sro = superReadOnly(await readServerVersion(conn));
+        const [ro] = sro ? await query<{ on: number | string }>(conn, sro.query) : [{ on: 0 }];
         const lifted = Number(ro.on) === 1;
-        if (lifted) await query(conn, { sql: "SET GLOBAL super_read_only = OFF" });
+        if (lifted) await query(conn, sro!.set(false));
         // CLONE has no time limit of its own: at the deadline it is killed from a second connection.
         let killed = false;
         const timer = setTimeout(() => {
             killed = true;
-            withConnection(t.replica, 10, "replica", (c) => query(c, { sql: `KILL QUERY ${Number(conn.threadId)}` })).catch(() => undefined);
+            withConnection(t.replica, 10, "replica", (c) => query(c, killQuery(Number(conn.threadId)))).catch(() => undefined);
         }, Math.max(1000, deadline - Date.now()));
         let down = false;
         try {
             await ensurePlugin(conn, d);
             await query(conn, d.validDonor(t.sourceHost, t.sourcePort));
-            await query(conn, d.cloneFrom(sql.CLONE_USER, t.sourceHost, t.sourcePort, password));
+            await query(conn, d.cloneFrom(CLONE_USER, t.sourceHost, t.sourcePort, password));
         } catch (err) {
             down = restarting(err) && !killed;
             if (!down) {
@@ -169,7 +169,7 @@ async function cloneWith(t: SeedTarget, d: sql.CloneDialect, password: string, d
             }
         } finally {
             clearTimeout(timer);
-            if (lifted && !down) await query(conn, { sql: "SET GLOBAL super_read_only = ON" }).catch(() => undefined);
+            if (lifted && !down) await query(conn, sro!.set(true)).catch(() => undefined);
         }
     });
     // Back after the restart, the recipient reports how the clone ended.
@@ -192,8 +192,8 @@ async function cloneWith(t: SeedTarget, d: sql.CloneDialect, password: string, d
 
 /** Schemas of the source to copy: every one but the system schemas. */
 async function userSchemas(conn: Connection): Promise<string[]> {
-    const rows = await query<{ name: string }>(conn, { sql: "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME" });
-    return rows.map((r) => r.name).filter((n) => !sql.SYSTEM_SCHEMAS.includes(n.toLowerCase()));
+    const rows = await query<{ name: string }>(conn, schemasQuery);
+    return rows.map((r) => r.name).filter((n) => !SYSTEM_SCHEMAS.includes(n.toLowerCase()));
 }
 
 /**
@@ -218,7 +218,7 @@ async function dumpInto(t: SeedTarget, deadline: number): Promise<void> {
     await withConnection(t.replica, secondsUntil(deadline), "replica", async (conn) => {
         const v = await readServerVersion(conn);
         // Fresh: whatever its initialisation logged goes, so that it holds nothing of its own.
-        await execAll(conn, sql.replicationDialect(v).resetOwnGtids);
+        await execAll(conn, replicationDialect(v).resetOwnGtids);
         let failure: string | undefined;
         try {
             const result = await execInContainer(t.replicaContainer,
@@ -230,7 +230,7 @@ async function dumpInto(t: SeedTarget, deadline: number): Promise<void> {
                 const said = redact(result.stderr, [t.donor.password, t.replica.password]).trim().split("\n").slice(-3).join(" / ");
                 failure = `exit code ${result.exitCode}${[124, 137].includes(result.exitCode) ? " (stopped at the time bound, replicationTimeoutSeconds)" : ""}: ${said}`;
             } else {
-                const [pos] = await query<{ pos: string }>(conn, { sql: "SELECT @@GLOBAL.gtid_slave_pos AS pos" });
+                const [pos] = await query<{ pos: string }>(conn, slavePosQuery);
                 if (pos.pos === "") failure = "the dump set no GTID position";
                 else await takeSnapshotState(conn, t, pos.pos, deadline);
             }
@@ -253,13 +253,8 @@ async function dumpInto(t: SeedTarget, deadline: number): Promise<void> {
  */
 async function takeSnapshotState(conn: Connection, t: SeedTarget, slavePos: string, deadline: number): Promise<void> {
     const sourceState = await withConnection(t.donor, secondsUntil(deadline), "source",
-        async (c) => (await query<{ s: string }>(c, { sql: "SELECT @@GLOBAL.gtid_binlog_state AS s" }))[0].s);
-    await execAll(conn, [
-        { sql: "SET SESSION sql_log_bin = 0" },
-        { sql: "RESET MASTER" },
-        { sql: "SET GLOBAL gtid_binlog_state = ?", params: [sql.mariadbSnapshotState(sourceState, slavePos)] },
-        { sql: "SET SESSION sql_log_bin = 1" },
-    ]);
+        async (c) => (await query<{ gtids: string }>(c, gtidDialect({ flavor: "mariadb" }).stateQuery))[0].gtids);
+    await execAll(conn, restartBinlogAt(mariadbSnapshotState(sourceState, slavePos)));
 }
 
 /** Text from the clients, without the passwords or the statement text the server quotes back. */
@@ -270,12 +265,12 @@ function redact(text: string, secrets: readonly string[]): string {
 }
 
 /** A failed load leaves nothing: the copied schemas and accounts go, and the GTID positions are cleared. */
-async function undoDump(conn: Connection, v: sql.ServerVersion, schemas: readonly string[]): Promise<void> {
-    const d = sql.replicationDialect(v);
-    await query(conn, { sql: "SET SESSION sql_log_bin = 0" });
-    for (const s of schemas) await query(conn, sql.dropDatabase({ name: s }));
-    const users = await query<{ user: string; host: string }>(conn, { sql: "SELECT User AS user, Host AS host FROM mysql.user" });
-    for (const u of users.filter((u) => !sql.IMAGE_ACCOUNTS.includes(u.user))) await query(conn, sql.dropUser(u));
+async function undoDump(conn: Connection, v: ServerVersion, schemas: readonly string[]): Promise<void> {
+    const d = replicationDialect(v);
+    await query(conn, sessionBinlog(false));
+    for (const s of schemas) await query(conn, dropDatabase({ name: s }));
+    const users = await query<{ user: string; host: string }>(conn, accountsQuery);
+    for (const u of users.filter((u) => !IMAGE_ACCOUNTS.includes(u.user))) await query(conn, dropUser(u));
     // The dump's own CHANGE MASTER runs before any data.
     await execAll(conn, [d.resetReplica, ...d.resetOwnGtids]);
 }

@@ -2,8 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     AdminInputs, adminEndpoint, execAll, isGone, query, readServerVersion, sleep, withAdminKeys, withConnection, withSuperReadOnlyLifted,
 } from "./connection";
-import * as sql from "./sql";
-import type { Role } from "./sql";
+import { killSession, replicationDialect, sessionBinlog } from "./sql/replication";
+import { type SemiSyncDialect, installPlugin, persistedFenceQuery, persistsRole, roleStatements, semiSyncDialect } from "./sql/roles";
+import { binlogDumpsQuery, globalStatus, normaliseStatus, readOnlyQuery } from "./sql/status";
+import { type Role, type ServerVersion } from "./sql/vocabulary";
 
 /**
  * Every server starts read-only (its container does not know its role); this resource makes the
@@ -52,7 +54,7 @@ async function apply(i: ServerRoleInputs): Promise<ServerRoleOutputs> {
     if (i.leftOut) return { ...i, readOnly: true, superReadOnly: null, persisted: false, semiSyncEnabled: null, startsFenced: null };
     return withConnection(adminEndpoint(i), ANSWER_SECONDS, `server ${i.serverName}`, async (conn) => {
         const v = await readServerVersion(conn);
-        await execAll(conn, sql.roleStatements(v, i.role));
+        await execAll(conn, roleStatements(v, i.role));
         await applySemiSync(conn, v, i);
         return { ...i, ...(await readBack(conn, v, i.role)) };
     });
@@ -61,7 +63,7 @@ async function apply(i: ServerRoleInputs): Promise<ServerRoleOutputs> {
 type Conn = import("mysql2/promise").Connection;
 
 /** The semi-sync plugins present (MySQL); every one on MariaDB, where it is built in. */
-async function semiSyncReady(conn: Conn, d: sql.SemiSyncDialect): Promise<{ missing: { name: string; library: string }[] }> {
+async function semiSyncReady(conn: Conn, d: SemiSyncDialect): Promise<{ missing: { name: string; library: string }[] }> {
     if (d.plugins.length === 0) return { missing: [] };
     const rows = await query<{ name: string }>(conn, {
         sql: "SELECT PLUGIN_NAME AS name FROM information_schema.PLUGINS WHERE PLUGIN_STATUS = 'ACTIVE' AND PLUGIN_NAME IN (?)",
@@ -75,32 +77,32 @@ async function semiSyncReady(conn: Conn, d: sql.SemiSyncDialect): Promise<{ miss
  * a server that never had semi-sync on is left alone while it is off. A replica's IO thread restarts
  * when its side changes, as it registers as semi-synchronous only when it connects.
  */
-async function applySemiSync(conn: Conn, v: sql.ServerVersion, i: ServerRoleInputs): Promise<void> {
-    const d = sql.semiSyncDialect(v);
+async function applySemiSync(conn: Conn, v: ServerVersion, i: ServerRoleInputs): Promise<void> {
+    const d = semiSyncDialect(v);
     const { missing } = await semiSyncReady(conn, d);
     const on = i.semiSync ?? false;
     if (missing.length > 0 && !on) return;
     if (missing.length > 0) {
         // The plugin table is written on this server alone: never binlogged, never an errant transaction.
         await withSuperReadOnlyLifted(conn, v, async () => {
-            await query(conn, { sql: "SET SESSION sql_log_bin = 0" });
+            await query(conn, sessionBinlog(false));
             try {
-                for (const p of missing) await query(conn, sql.installPlugin(p));
+                for (const p of missing) await query(conn, installPlugin(p));
             } finally {
-                await query(conn, { sql: "SET SESSION sql_log_bin = 1" });
+                await query(conn, sessionBinlog(true));
             }
         });
     }
     const [before] = await query<{ replica_enabled: unknown }>(conn, d.readSettings);
     await execAll(conn, d.settings(i.role, on, i.semiSyncTimeoutMs ?? 10000));
     if (i.role === "replica" && (Number(before.replica_enabled) === 1) !== on) {
-        const r = sql.replicationDialect(v);
+        const r = replicationDialect(v);
         const [st] = await query(conn, r.showStatus);
-        if (sql.normaliseStatus(st).ioRunning !== "No") {
+        if (normaliseStatus(st).ioRunning !== "No") {
             await execAll(conn, [r.stopIo, r.startIo]);
             // Connected again (registered with its source) before the role is reported.
             const deadline = Date.now() + 30_000;
-            while (sql.normaliseStatus((await query(conn, r.showStatus))[0]).ioRunning !== "Yes" && Date.now() < deadline) await sleep(200);
+            while (normaliseStatus((await query(conn, r.showStatus))[0]).ioRunning !== "Yes" && Date.now() < deadline) await sleep(200);
         }
     }
     if (i.role === "source" && on) await reconnectAsyncReplicas(conn, d);
@@ -111,34 +113,32 @@ async function applySemiSync(conn: Conn, v: sql.ServerVersion, i: ServerRoleInpu
  * When fewer replicas acknowledge than are connected, the source ends their binlog dump threads;
  * each replica reconnects within its retry interval, this time as semi-synchronous.
  */
-async function reconnectAsyncReplicas(conn: Conn, d: sql.SemiSyncDialect): Promise<void> {
+async function reconnectAsyncReplicas(conn: Conn, d: SemiSyncDialect): Promise<void> {
     const clients = async () => {
-        const [row] = await query<{ Value: string }>(conn, { sql: "SHOW GLOBAL STATUS LIKE ?", params: [`${d.sourcePrefix}_clients`] });
+        const [row] = await query<{ Value: string }>(conn, globalStatus(`${d.sourcePrefix}_clients`));
         return Number(row?.Value ?? 0);
     };
-    const dumps = await query<{ id: number }>(conn, {
-        sql: "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID')",
-    });
+    const dumps = await query<{ id: number }>(conn, binlogDumpsQuery);
     if ((await clients()) >= dumps.length) return;
-    for (const t of dumps) await query(conn, { sql: `KILL ${Number(t.id)}` }).catch(() => undefined);
+    for (const t of dumps) await query(conn, killSession(Number(t.id))).catch(() => undefined);
     const deadline = Date.now() + 20_000;
     while ((await clients()) < dumps.length && Date.now() < deadline) await sleep(250);
 }
 
-async function readBack(conn: Conn, v: sql.ServerVersion, role: sql.Role) {
-    const [row] = await query<{ read_only: unknown; super_read_only: unknown }>(conn, sql.readOnlyQuery(v));
-    const d = sql.semiSyncDialect(v);
+async function readBack(conn: Conn, v: ServerVersion, role: Role) {
+    const [row] = await query<{ read_only: unknown; super_read_only: unknown }>(conn, readOnlyQuery(v));
+    const d = semiSyncDialect(v);
     let semiSyncEnabled: boolean | null = null;
     if ((await semiSyncReady(conn, d)).missing.length === 0) {
         const [ss] = await query<{ source_enabled: unknown; replica_enabled: unknown }>(conn, d.readSettings);
         semiSyncEnabled = Number(role === "source" ? ss.source_enabled : ss.replica_enabled) === 1;
     }
-    const fenceQuery = sql.persistedFenceQuery(v);
+    const fenceQuery = persistedFenceQuery(v);
     const startsFenced = fenceQuery ? (await query<{ v: string }>(conn, fenceQuery)).some((r) => String(r.v).toUpperCase() === "ON") : null;
     return {
         readOnly: Number(row.read_only) === 1,
         superReadOnly: row.super_read_only === null ? null : Number(row.super_read_only) === 1,
-        persisted: v.flavor === "mysql" && sql.atLeast(v, 8),
+        persisted: persistsRole(v),
         semiSyncEnabled,
         startsFenced,
     };

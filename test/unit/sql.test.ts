@@ -406,3 +406,81 @@ describe("seeding a replica that lacks the source's history", () => {
         expect(sql.mariadbSnapshotState("0-1-5", "0-1-5")).toBe("0-1-5");
     });
 });
+
+describe("GTID arithmetic per flavor", () => {
+    const MYSQL = ["5.7.44-log", "8.0.21", "8.4.3", "9.7.0"];
+    const MARIADB = ["10.6.18-MariaDB", "10.11.6-MariaDB-0+deb12u1-log", "11.8.2-MariaDB"];
+
+    test.each(MYSQL)("MySQL %s: compared on the server with GTID_SUBTRACT, own transactions by server_uuid", (version) => {
+        const g = sql.gtidDialect(v(version));
+        expect(g.stateQuery.sql).toBe("SELECT @@GLOBAL.gtid_executed AS gtids");
+        expect(g.ownQuery.sql).toBe("SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS self");
+        expect(g.subtractQuery!("aaa:1-5,\nbbb:1", "aaa:1-3")).toEqual({ sql: "SELECT GTID_SUBTRACT(?, ?) AS difference", params: ["aaa:1-5,bbb:1", "aaa:1-3"] });
+        expect(() => g.subtract("a", "b")).toThrow(/on the server/);
+        expect(g.split("AAA:4-5,bbb:1", "aaa")).toEqual({ own: "AAA:4-5", others: "bbb:1" });
+        expect(g.heldQuery.sql).toBe("SELECT @@GLOBAL.gtid_executed AS slave, '' AS `binlog`");
+        const p = sql.purgedDialect(v(version));
+        expect(p.kind === "query" && p.missing("aaa:1-3")).toEqual({ sql: "SELECT GTID_SUBTRACT(@@GLOBAL.gtid_purged, ?) AS missing", params: ["aaa:1-3"] });
+    });
+
+    test.each(MARIADB)("MariaDB %s: compared here from gtid_binlog_state, own transactions by server_id", (version) => {
+        const g = sql.gtidDialect(v(version));
+        expect(g.stateQuery.sql).toBe("SELECT @@GLOBAL.gtid_binlog_state AS gtids");
+        expect(g.ownQuery.sql).toBe("SELECT @@GLOBAL.gtid_binlog_state AS gtids, @@GLOBAL.server_id AS self");
+        expect(g.subtractQuery).toBeUndefined();
+        // Server 2 wrote 0-2-7 on its own; 0-1-9 came from server 1 and is beyond what the source has.
+        expect(g.subtract("0-1-9,0-2-7", "0-1-5")).toBe("0-1-9,0-2-7");
+        expect(g.subtract("0-1-5", "0-1-9")).toBe("");
+        expect(g.split("0-1-9,0-2-7", "2")).toEqual({ own: "0-2-7", others: "0-1-9" });
+        expect(g.heldQuery.sql).toBe("SELECT @@GLOBAL.gtid_slave_pos AS slave, @@GLOBAL.gtid_binlog_state AS `binlog`");
+        const p = sql.purgedDialect(v(version));
+        expect(p.kind).toBe("gtidList");
+        if (p.kind === "gtidList") {
+            expect(p.binaryLogs.sql).toBe("SHOW BINARY LOGS");
+            expect(p.events("mysql-bin.000003")).toEqual({ sql: "SHOW BINLOG EVENTS IN ? LIMIT 4", params: ["mysql-bin.000003"] });
+        }
+    });
+
+    test("MariaDB: a dumped replica's binary log restarts at the snapshot, outside the binary log", () => {
+        expect(sql.restartBinlogAt("0-1-42")).toEqual([
+            { sql: "SET SESSION sql_log_bin = 0" },
+            { sql: "RESET MASTER" },
+            { sql: "SET GLOBAL gtid_binlog_state = ?", params: ["0-1-42"] },
+            { sql: "SET SESSION sql_log_bin = 1" },
+        ]);
+        expect(sql.slavePosQuery.sql).toBe("SELECT @@GLOBAL.gtid_slave_pos AS pos");
+    });
+});
+
+describe("session and server statements", () => {
+    test("super_read_only exists on MySQL only; MySQL 8+ persists a role", () => {
+        expect(sql.superReadOnly(v("9.7.0"))!.query.sql).toBe("SELECT @@GLOBAL.super_read_only AS `on`");
+        expect([sql.superReadOnly(v("5.7.44"))!.set(true).sql, sql.superReadOnly(v("8.4.3"))!.set(false).sql])
+            .toEqual(["SET GLOBAL super_read_only = ON", "SET GLOBAL super_read_only = OFF"]);
+        expect(sql.superReadOnly(v("11.8.2-MariaDB"))).toBeUndefined();
+        expect(["5.7.44", "8.0.21", "9.7.0", "10.11.6-MariaDB", "11.8.2-MariaDB"].map((x) => sql.persistsRole(v(x))))
+            .toEqual([false, true, true, false, false]);
+    });
+
+    test("ids and numbers are checked before they reach statement text", () => {
+        expect(sql.setServerId(4294967294).sql).toBe("SET GLOBAL server_id = 4294967294");
+        expect(sql.killSession(12).sql).toBe("KILL 12");
+        expect(sql.killQuery(12).sql).toBe("KILL QUERY 12");
+        expect(sql.lockWaitTimeout(42).sql).toBe("SET SESSION lock_wait_timeout = 42");
+        expect(sql.seedLock("mysql_replicas_seed", 30)).toEqual({ sql: "SELECT GET_LOCK(?, ?) AS got", params: ["mysql_replicas_seed", 30] });
+        expect(sql.releaseSeedLock("mysql_replicas_seed")).toEqual({ sql: "SELECT RELEASE_LOCK(?)", params: ["mysql_replicas_seed"] });
+        expect([sql.sessionBinlog(false).sql, sql.sessionBinlog(true).sql]).toEqual(["SET SESSION sql_log_bin = 0", "SET SESSION sql_log_bin = 1"]);
+        expect(() => sql.setServerId(-1)).toThrow(/not a non-negative integer/);
+        expect(() => sql.killSession(1.5)).toThrow(/not a non-negative integer/);
+        expect(() => sql.lockWaitTimeout(Number.NaN)).toThrow(/not a non-negative integer/);
+    });
+
+    test("state reads name their columns as the code reads them", () => {
+        expect(sql.versionQuery.sql).toBe("SELECT VERSION() AS v");
+        expect(sql.serverIdQuery.sql).toBe("SELECT @@GLOBAL.server_id AS id");
+        expect(sql.schemasQuery.sql).toBe("SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME");
+        expect(sql.accountsQuery.sql).toBe("SELECT User AS user, Host AS host FROM mysql.user");
+        expect(sql.globalStatus("Rpl_semi_sync_source_clients")).toEqual({ sql: "SHOW GLOBAL STATUS LIKE ?", params: ["Rpl_semi_sync_source_clients"] });
+        expect(sql.binlogDumpsQuery.sql).toMatch(/^SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND IN \('Binlog Dump', 'Binlog Dump GTID'\)$/);
+    });
+});
