@@ -6,9 +6,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { adminEndpoint, query, withConnection } from "./connection";
+import { type InputTable, changedInputs, checkInputs, diffOf, is, withDefaults } from "./inputs";
 import { type DatabaseSpec, type GrantSpec, type UserSpec, alterUserPassword, createDatabase, createUser, databaseExists, describeObjectPrivileges, dropDatabase, dropUser, grant, grantedPrivileges, normalisePrivileges, otherGrants, revoke, showGrants, userExists } from "./sql/accounts";
 import {
-    GONE_AFTER_SECONDS, READ_TIMEOUT_SECONDS, SERVER_KEYS, type ServerInputs, type SqlServerArgs, TIMEOUT_SECONDS, changedKeys,
+    GONE_AFTER_SECONDS, READ_TIMEOUT_SECONDS, SERVER_INPUTS, type ServerInputs, type SqlServerArgs, TIMEOUT_SECONDS,
     readOrUnknown, secretOpts, serverProps, unlessServerGone,
 } from "./sqlResource";
 
@@ -18,11 +19,16 @@ export type { SqlServerArgs } from "./sqlResource";
 
 export interface DatabaseInputs extends ServerInputs, DatabaseSpec {}
 
+const DATABASE_INPUTS: InputTable<DatabaseInputs> = {
+    ...SERVER_INPUTS,
+    name: { change: "replace" },
+    defaultCharacterSet: { change: "replace", byDefault: "" },
+    defaultCollation: { change: "replace", byDefault: "" },
+};
+
 export const databaseProvider: pulumi.dynamic.ResourceProvider<DatabaseInputs, DatabaseInputs> = {
     async diff(_id, olds, news) {
-        const replaces = changedKeys(olds, news, ["name", "defaultCharacterSet", "defaultCollation"]);
-        const changes = changedKeys(olds, news, SERVER_KEYS);
-        return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
+        return diffOf(changedInputs(DATABASE_INPUTS, olds, news));
     },
     async create(inputs) {
         await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, createDatabase(inputs)));
@@ -52,8 +58,8 @@ export interface SqlDatabaseArgs extends SqlServerArgs {
 export class SqlDatabase extends pulumi.dynamic.Resource {
     declare public readonly name: pulumi.Output<string>;
     constructor(name: string, args: SqlDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
-        super(databaseProvider, name, { ...serverProps(args), name: args.name,
-            defaultCharacterSet: args.defaultCharacterSet ?? "", defaultCollation: args.defaultCollation ?? "" },
+        super(databaseProvider, name, withDefaults(DATABASE_INPUTS, { ...serverProps(args), name: args.name,
+            defaultCharacterSet: args.defaultCharacterSet, defaultCollation: args.defaultCollation }),
         secretOpts(opts, ["adminPassword"]), "sql", "Database");
     }
 }
@@ -64,22 +70,20 @@ export interface UserInputs extends ServerInputs, UserSpec {
     readonly plaintextPassword: string;
 }
 
+const USER_INPUTS: InputTable<UserInputs> = {
+    ...SERVER_INPUTS,
+    user: { change: "replace", valid: (v) => typeof v === "string" && v.length > 0 && v.length <= 32, allowed: "1 to 32 characters" },
+    host: { change: "replace", byDefault: "%" },
+    // An empty password is allowed on purpose: a health-check account has one and no privileges.
+    plaintextPassword: { change: "apply", valid: is.string, allowed: "a string" },
+};
+
 export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserInputs> = {
     async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.user !== "string" || news.user.length === 0 || news.user.length > 32) {
-            failures.push({ property: "user", reason: `user must be 1 to 32 characters, got ${JSON.stringify(news.user)}` });
-        }
-        // An empty password is allowed on purpose: a health-check account has one and no privileges.
-        if (typeof news.plaintextPassword !== "string") {
-            failures.push({ property: "plaintextPassword", reason: "plaintextPassword must be a string" });
-        }
-        return { inputs: news, failures };
+        return { inputs: news, failures: checkInputs(USER_INPUTS, news) };
     },
     async diff(_id, olds, news) {
-        const replaces = changedKeys(olds, news, ["user", "host"]);
-        const changes = changedKeys(olds, news, [...SERVER_KEYS, "plaintextPassword"]);
-        return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
+        return diffOf(changedInputs(USER_INPUTS, olds, news));
     },
     async create(inputs) {
         await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server",
@@ -137,8 +141,8 @@ export class SqlUser extends pulumi.dynamic.Resource {
     declare public readonly user: pulumi.Output<string>;
     declare public readonly host: pulumi.Output<string>;
     constructor(name: string, args: SqlUserArgs, opts?: pulumi.CustomResourceOptions) {
-        super(userProvider, name, { ...serverProps(args), user: args.user, host: args.host ?? "%",
-            plaintextPassword: pulumi.secret(args.plaintextPassword) },
+        super(userProvider, name, withDefaults(USER_INPUTS, { ...serverProps(args), user: args.user, host: args.host,
+            plaintextPassword: pulumi.secret(args.plaintextPassword) }),
         secretOpts(opts, ["adminPassword", "plaintextPassword"]), "sql", "User");
     }
 }
@@ -155,19 +159,24 @@ export interface GrantInputs extends ServerInputs, GrantSpec {
     readonly otherPrivileges?: readonly string[];
 }
 
+const GRANT_INPUTS: InputTable<GrantInputs> = {
+    ...SERVER_INPUTS,
+    user: { change: "replace" },
+    host: { change: "replace", byDefault: "%" },
+    database: { change: "replace" },
+    table: { change: "replace", byDefault: "*" },
+    privileges: { change: "apply", valid: (v) => Array.isArray(v) && v.length > 0, allowed: "a list of at least one privilege" },
+    // Older state has neither of these.
+    onlyGrant: { change: "apply", byDefault: false },
+    otherPrivileges: { change: "apply", byDefault: [] },
+};
+
 export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantInputs> = {
     async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!Array.isArray(news.privileges) || news.privileges.length === 0) {
-            failures.push({ property: "privileges", reason: "privileges must list at least one privilege" });
-        }
-        return { inputs: { ...news, privileges: normalisePrivileges(news.privileges ?? []) }, failures };
+        return { inputs: { ...news, privileges: normalisePrivileges(news.privileges ?? []) }, failures: checkInputs(GRANT_INPUTS, news) };
     },
     async diff(_id, olds, news) {
-        const replaces = changedKeys(olds, news, ["user", "host", "database", "table"]);
-        const changes = changedKeys(withGrantDefaults(olds), withGrantDefaults({ ...news, privileges: normalisePrivileges(news.privileges) }),
-            [...SERVER_KEYS, "privileges", "onlyGrant", "otherPrivileges"]);
-        return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
+        return diffOf(changedInputs(GRANT_INPUTS, olds, { ...news, privileges: normalisePrivileges(news.privileges) }));
     },
     async create(inputs) {
         await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, grant(inputs)));
@@ -185,7 +194,7 @@ export const grantProvider: pulumi.dynamic.ResourceProvider<GrantInputs, GrantIn
     async update(_id, olds, news) {
         const outs = { ...news, privileges: normalisePrivileges(news.privileges), otherPrivileges: [] };
         // Only the server changed (the source moved): the grant is there already, by replication.
-        if (changedKeys(olds, news, ["user", "host", "database", "table"]).length === 0 &&
+        if (changedInputs(GRANT_INPUTS, olds, news).replace.length === 0 &&
             JSON.stringify(normalisePrivileges(olds.privileges)) === JSON.stringify(outs.privileges) &&
             (olds.otherPrivileges ?? []).length === 0) {
             return { outs };
@@ -217,11 +226,6 @@ async function showGrantLines(conn: import("mysql2/promise").Connection, g: Gran
     return rows.map((r) => Object.values(r)[0]);
 }
 
-/** Older state has neither onlyGrant nor otherPrivileges. */
-function withGrantDefaults(g: GrantInputs): GrantInputs {
-    return { ...g, onlyGrant: g.onlyGrant ?? false, otherPrivileges: g.otherPrivileges ?? [] };
-}
-
 export interface SqlGrantArgs extends SqlServerArgs {
     readonly user: pulumi.Input<string>;
     /** Defaults to "%". */
@@ -239,9 +243,8 @@ export interface SqlGrantArgs extends SqlServerArgs {
 export class SqlGrant extends pulumi.dynamic.Resource {
     declare public readonly privileges: pulumi.Output<string[]>;
     constructor(name: string, args: SqlGrantArgs, opts?: pulumi.CustomResourceOptions) {
-        super(grantProvider, name, { ...serverProps(args), user: args.user, host: args.host ?? "%",
-            database: args.database, table: args.table ?? "*", privileges: args.privileges,
-            onlyGrant: args.onlyGrant ?? false, otherPrivileges: [] },
+        super(grantProvider, name, withDefaults(GRANT_INPUTS, { ...serverProps(args), user: args.user, host: args.host,
+            database: args.database, table: args.table, privileges: args.privileges, onlyGrant: args.onlyGrant, otherPrivileges: [] }),
         secretOpts(opts, ["adminPassword"]), "sql", "Grant");
     }
 }

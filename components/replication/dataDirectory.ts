@@ -13,6 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type Docker from "dockerode";
+import { type InputTable, changedInputs, diffOf, withDefaults } from "./inputs";
 
 export interface DataTemplateInputs {
     /** The template's volume. */
@@ -166,13 +167,21 @@ async function initialise(i: DataTemplateInputs): Promise<void> {
     }
 }
 
+/** What the initialisation is made from makes a new template; labels and the time bound are recorded. */
+const TEMPLATE_INPUTS: InputTable<DataTemplateInputs> = {
+    volumeName: { change: "replace" },
+    image: { change: "replace" },
+    command: { change: "replace" },
+    env: { change: "replace" },
+    initFiles: { change: "replace" },
+    healthTest: { change: "replace" },
+    labels: { change: "record" },
+    timeoutSeconds: { change: "record", byDefault: 300 },
+};
+
 export const dataTemplateProvider: pulumi.dynamic.ResourceProvider<DataTemplateInputs, DataTemplateInputs> = {
     async diff(_id, olds, news) {
-        const replaces = (["volumeName", "image", "command", "env", "initFiles", "healthTest"] as const)
-            .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-        const changes = replaces.length > 0 || JSON.stringify(olds.labels) !== JSON.stringify(news.labels) ||
-            olds.timeoutSeconds !== news.timeoutSeconds;
-        return { changes, replaces, deleteBeforeReplace: true };
+        return diffOf(changedInputs(TEMPLATE_INPUTS, olds, news));
     },
     async create(inputs) {
         await initialise(inputs);
@@ -210,13 +219,18 @@ async function copyInto(i: DataCopyInputs): Promise<string> {
     }
 }
 
+/** A new volume name is another server's storage; a new template or image matters only to an empty volume: recorded. */
+const COPY_INPUTS: InputTable<DataCopyInputs> = {
+    volumeName: { change: "replace" },
+    templateVolume: { change: "record" },
+    image: { change: "record" },
+    labels: { change: "record" },
+};
+
 export const dataCopyProvider: pulumi.dynamic.ResourceProvider<DataCopyInputs, DataCopyOutputs> = {
     async diff(_id, olds, news) {
-        // A new volume name is another server's storage; a new template or image matters only to an empty volume.
-        const replaces = olds.volumeName !== news.volumeName ? ["volumeName"] : [];
-        const changes = replaces.length > 0 || (["templateVolume", "image", "labels"] as const)
-            .some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-        return { changes, replaces };
+        // Its delete does nothing (the data goes with the volume): a replacement needs no delete first.
+        return { ...diffOf(changedInputs(COPY_INPUTS, olds, news)), deleteBeforeReplace: false };
     },
     async create(inputs) {
         return { id: inputs.volumeName, outs: { ...inputs, result: await copyInto(inputs) } };
@@ -249,7 +263,7 @@ export interface DataTemplateArgs {
 export class DataTemplate extends pulumi.dynamic.Resource {
     declare public readonly volumeName: pulumi.Output<string>;
     constructor(name: string, args: DataTemplateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(dataTemplateProvider, name, { ...args, env: pulumi.secret(args.env), timeoutSeconds: args.timeoutSeconds ?? 300 },
+        super(dataTemplateProvider, name, { ...withDefaults(TEMPLATE_INPUTS, args), env: pulumi.secret(args.env) },
             { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "env"] }, "data", "Template");
     }
 }

@@ -15,8 +15,11 @@ export type InputChange = "replace" | "apply" | "record";
 
 export interface InputSpec<V, T> {
     readonly change: InputChange;
-    /** The value when Args leave it out and when older saved state lacks it. */
-    readonly default?: V;
+    /**
+     * The value when Args leave it out and when older saved state lacks it. (Not `default`: Pulumi's
+     * closure serializer fails on a captured object with a property of that name.)
+     */
+    readonly byDefault?: V;
     /** What the value must be, as in "port must be a port from 1 to 65535"; checked when `valid` is given. */
     readonly allowed?: string;
     readonly valid?: (value: V) => boolean;
@@ -30,7 +33,7 @@ export type InputTable<T> = { readonly [K in keyof T]-?: InputSpec<T[K], T> };
 export function fromState<T extends object>(table: InputTable<T>, olds: Partial<T>): T {
     const o = withAdminKeys(olds as object) as Record<string, unknown>;
     for (const [k, spec] of Object.entries(table) as [string, InputSpec<unknown, T>][]) {
-        if (o[k] === undefined && spec.default !== undefined) o[k] = spec.default;
+        if (o[k] === undefined && spec.byDefault !== undefined) o[k] = spec.byDefault;
     }
     return o as T;
 }
@@ -46,6 +49,12 @@ export function changedInputs<T extends object>(table: InputTable<T>, olds: Part
         out[spec.change].push(k);
     }
     return out;
+}
+
+/** A diff from the changed inputs: any change is one, `replace` ones replace (the old one deleted first). */
+export function diffOf(changed: Record<InputChange, string[]>, drifted = false): pulumi.dynamic.DiffResult {
+    const changes = changed.replace.length + changed.apply.length + changed.record.length > 0 || drifted;
+    return { changes, replaces: changed.replace, deleteBeforeReplace: true };
 }
 
 /** A failure for every input whose value is not allowed; a password's value is never echoed. */
@@ -64,7 +73,7 @@ export function checkInputs<T extends object>(table: InputTable<T>, news: T): pu
 export function withDefaults<A extends object, T>(table: InputTable<T>, args: A): A {
     const out = { ...args } as Record<string, unknown>;
     for (const [k, spec] of Object.entries(table) as [string, InputSpec<unknown, T>][]) {
-        if (out[k] === undefined && spec.default !== undefined) out[k] = spec.default;
+        if (out[k] === undefined && spec.byDefault !== undefined) out[k] = spec.byDefault;
     }
     return out as A;
 }

@@ -5,9 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { adminEndpoint, query, withConnection } from "./connection";
+import { type InputTable, changedInputs, diffOf } from "./inputs";
 import * as tables from "./labTablesSql";
 import {
-    GONE_AFTER_SECONDS, SERVER_KEYS, type ServerInputs, type SqlServerArgs, TIMEOUT_SECONDS, changedKeys, readOrUnknown,
+    GONE_AFTER_SECONDS, SERVER_INPUTS, type ServerInputs, type SqlServerArgs, TIMEOUT_SECONDS, readOrUnknown,
     secretOpts, serverProps, unlessServerGone,
 } from "./sqlResource";
 
@@ -20,12 +21,18 @@ export interface TableInputs extends ServerInputs {
     readonly ddl: string;
 }
 
+/** A table is named by its database, name and definition: a change to any makes a new one. */
+const TABLE_INPUTS: InputTable<TableInputs> = {
+    ...SERVER_INPUTS,
+    database: { change: "replace" },
+    table: { change: "replace" },
+    ddl: { change: "replace" },
+};
+
 export const tableProvider: pulumi.dynamic.ResourceProvider<TableInputs, TableInputs> = {
     async diff(_id, olds, news) {
         // Another definition is another table: the lab's rows are examples, not data to migrate.
-        const replaces = changedKeys(olds, news, ["database", "table", "ddl"]);
-        const changes = changedKeys(olds, news, SERVER_KEYS);
-        return { changes: replaces.length + changes.length > 0, replaces, deleteBeforeReplace: true };
+        return diffOf(changedInputs(TABLE_INPUTS, olds, news));
     },
     async create(inputs) {
         await withConnection(adminEndpoint(inputs), TIMEOUT_SECONDS, "server", (conn) => query(conn, { sql: inputs.ddl }));
@@ -66,10 +73,15 @@ export interface DesiredTopologyInputs extends ServerInputs {
     readonly servers: readonly tables.DesiredServer[];
 }
 
+const DESIRED_INPUTS: InputTable<DesiredTopologyInputs> = {
+    ...SERVER_INPUTS,
+    servers: { change: "apply" },
+};
+
 export const desiredTopologyProvider: pulumi.dynamic.ResourceProvider<DesiredTopologyInputs, DesiredTopologyInputs> = {
     async diff(_id, olds, news) {
-        const changes = changedKeys(olds, news, [...SERVER_KEYS, "servers"]);
-        return { changes: changes.length > 0 };
+        const changed = changedInputs(DESIRED_INPUTS, olds, news);
+        return { changes: changed.apply.length + changed.record.length > 0 };
     },
     async create(inputs) {
         await write(inputs);

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { adminEndpoint, describeEndpoint, execAll, isGone, readServerVersion, withAdminKeys, withConnection, withSuperReadOnlyLifted } from "./connection";
+import { adminEndpoint, describeEndpoint, execAll, isGone, readServerVersion, withConnection, withSuperReadOnlyLifted } from "./connection";
+import { type InputTable, changedInputs, checkInputs, diffOf, fromState, is, withDefaults } from "./inputs";
 import { type ReplicationInputs, type ReplicationOutputs, type ReplicationStatus, fail, pointReplica, statusOf } from "./pointing";
 import { replicationDialect } from "./sql/replication";
 import { type SeedMode, SEED_MODES } from "./sql/seeding";
@@ -9,24 +10,33 @@ export type { ReplicationInputs, ReplicationOutputs, ReplicationStatus } from ".
 /** How long read and delete wait for a replica before taking it for gone. */
 const GONE_AFTER_SECONDS = 3;
 
-/** Inputs that change how the replica replicates: an update re-points it (STOP, CHANGE, START). */
-const REPOINT_KEYS: readonly (keyof ReplicationInputs)[] = [
-    "sourceHost", "sourcePort", "sourceProbeHost", "sourceProbePort", "user", "password", "connectRetry", "retryCount",
-    "replicaInstance", "delaySeconds",
-];
-/** Inputs that only say how Pulumi works with the replica: an update records them and leaves replication alone. */
-const RECORD_KEYS: readonly (keyof ReplicationInputs)[] = [
-    "adminUser", "adminPassword", "timeoutSeconds", "replicaName", "seed", "donorUser", "donorPassword",
-];
-/** Inputs that name a different replica: a new resource. */
-const REPLACE_KEYS: readonly (keyof ReplicationInputs)[] = ["adminHost", "adminPort"];
-
-function changed(olds: ReplicationInputs, news: ReplicationInputs, keys: readonly (keyof ReplicationInputs)[]): string[] {
-    // State from before delays and seeding existed has neither.
-    const defaults: Partial<ReplicationInputs> = { delaySeconds: 0, seed: "auto", donorUser: "root", donorPassword: "" };
-    const value = (o: ReplicationInputs, k: keyof ReplicationInputs) => o[k] ?? defaults[k];
-    return keys.filter((k) => value(olds, k) !== value(news, k));
-}
+/**
+ * Every input: a new admin endpoint is another replica (replaced); what changes how the replica
+ * replicates re-points it (STOP, CHANGE, START); what only says how Pulumi works with it is recorded.
+ */
+const INPUTS: InputTable<ReplicationInputs> = {
+    adminHost: { change: "replace", valid: is.text, allowed: "a host name or address" },
+    adminPort: { change: "replace", valid: is.port, allowed: "a port from 1 to 65535" },
+    adminUser: { change: "record", byDefault: "root", valid: is.text, allowed: "a user name" },
+    adminPassword: { change: "record", valid: is.string, allowed: "a string" },
+    replicaName: { change: "record", valid: is.text, allowed: "a non-empty string" },
+    replicaInstance: { change: "apply", byDefault: "" },
+    sourceHost: { change: "apply", valid: is.text, allowed: "a host name or address" },
+    sourcePort: { change: "apply", byDefault: 3306, valid: is.port, allowed: "a port from 1 to 65535" },
+    sourceProbeHost: { change: "apply", valid: is.text, allowed: "a host name or address" },
+    sourceProbePort: { change: "apply", valid: is.port, allowed: "a port from 1 to 65535" },
+    user: { change: "apply", valid: (v) => is.text(v) && v.length <= 32, allowed: "a user name of 1 to 32 characters" },
+    password: { change: "apply", valid: is.text, allowed: "a non-empty string" },
+    connectRetry: { change: "apply", byDefault: 2, valid: is.wholeFrom(1), allowed: "a whole number of seconds, at least 1" },
+    retryCount: { change: "apply", byDefault: 86400, valid: is.wholeFrom(1), allowed: "a whole number, at least 1" },
+    timeoutSeconds: { change: "record", byDefault: 120, valid: is.wholeFrom(1), allowed: "a whole number of seconds, at least 1" },
+    // Older state, from before delays and seeding existed, has none of these.
+    delaySeconds: { change: "apply", byDefault: 0, valid: is.wholeFrom(0), allowed: "a whole number of seconds, at least 0" },
+    leftOut: { change: "apply", byDefault: "" },
+    seed: { change: "record", byDefault: "auto", valid: is.oneOf(SEED_MODES), allowed: `one of ${SEED_MODES.join(", ")}` },
+    donorUser: { change: "record", byDefault: "root" },
+    donorPassword: { change: "record", byDefault: "" },
+};
 
 /** Drift found by read (stopped threads, pointed elsewhere, reset): repaired in place by re-pointing. */
 function drifted(olds: Partial<ReplicationOutputs>): boolean {
@@ -52,43 +62,11 @@ export function replicatesAsDeclared(o: Pick<ReplicationOutputs, "ioRunning" | "
 /** The provider. Every module it needs is loaded inside its methods (see connection.ts). */
 export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInputs, ReplicationOutputs> = {
     async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        const need = (key: keyof ReplicationInputs, ok: boolean, what: string) => {
-            if (!ok) failures.push({ property: key, reason: `${key} must be ${what}, got ${JSON.stringify(key.toLowerCase().includes("password") ? "<secret>" : news[key])}` });
-        };
-        const port = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
-        const text = (v: unknown) => typeof v === "string" && v.length > 0;
-        need("replicaName", text(news.replicaName), "a non-empty string");
-        need("adminHost", text(news.adminHost), "a host name or address");
-        need("adminPort", port(news.adminPort), "a port from 1 to 65535");
-        need("adminUser", text(news.adminUser), "a user name");
-        need("adminPassword", typeof news.adminPassword === "string", "a string");
-        need("sourceHost", text(news.sourceHost), "a host name or address");
-        need("sourcePort", port(news.sourcePort), "a port from 1 to 65535");
-        need("sourceProbeHost", text(news.sourceProbeHost), "a host name or address");
-        need("sourceProbePort", port(news.sourceProbePort), "a port from 1 to 65535");
-        need("user", text(news.user) && news.user.length <= 32, "a user name of 1 to 32 characters");
-        need("password", typeof news.password === "string" && news.password.length > 0, "a non-empty string");
-        need("connectRetry", Number.isInteger(news.connectRetry) && news.connectRetry >= 1, "a whole number of seconds, at least 1");
-        need("retryCount", Number.isInteger(news.retryCount) && news.retryCount >= 1, "a whole number, at least 1");
-        need("timeoutSeconds", Number.isInteger(news.timeoutSeconds) && news.timeoutSeconds >= 1, "a whole number of seconds, at least 1");
-        need("seed", news.seed === undefined || SEED_MODES.includes(news.seed), `one of ${SEED_MODES.join(", ")}`);
-        need("delaySeconds", news.delaySeconds === undefined || (Number.isInteger(news.delaySeconds) && news.delaySeconds >= 0),
-            "a whole number of seconds, at least 0");
-        return { inputs: news, failures };
+        return { inputs: news, failures: checkInputs(INPUTS, news) };
     },
 
     async diff(_id, olds, news) {
-        // State written before the admin endpoint had one name across the providers says replicaHost/Port.
-        const o = withAdminKeys(olds);
-        const replaces = changed(o, news, REPLACE_KEYS);
-        const updates = changed(o, news, [...REPOINT_KEYS, ...RECORD_KEYS]);
-        const leftOutChanged = (o.leftOut ?? "") !== (news.leftOut ?? "");
-        return {
-            changes: replaces.length > 0 || updates.length > 0 || leftOutChanged || drifted(o),
-            replaces,
-            deleteBeforeReplace: true,
-        };
+        return diffOf(changedInputs(INPUTS, olds, news), drifted(fromState(INPUTS, olds) as ReplicationOutputs));
     },
 
     async create(inputs) {
@@ -112,12 +90,12 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider<ReplicationInp
     },
 
     async update(_id, olds, news) {
-        const o = withAdminKeys(olds);
+        const o = fromState(INPUTS, olds) as ReplicationOutputs;
         if (news.leftOut) return { outs: leftOutRecord(news) };
-        const seededBy = (o as Partial<ReplicationOutputs>).seededBy ?? "";
+        const seededBy = o.seededBy ?? "";
         // Rejoined (Topology pointed it at the source already): re-pointing here checks and records it.
         if (o.leftOut) return { outs: await pointReplica(news, seededBy) };
-        if (changed(o, news, REPOINT_KEYS).length === 0 && !drifted(o)) {
+        if (changedInputs(INPUTS, olds, news).apply.length === 0 && !drifted(o)) {
             // Only how Pulumi works with the replica changed: record it, and leave replication running.
             const status = await withConnection(adminEndpoint(news), news.timeoutSeconds, "replica", async (conn) => {
                 const v = await readServerVersion(conn);
@@ -199,17 +177,7 @@ export class Replication extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: ReplicationArgs, opts?: pulumi.CustomResourceOptions) {
         super(replicationProvider, name, {
-            ...args,
-            replicaInstance: args.replicaInstance ?? "",
-            adminUser: args.adminUser ?? "root",
-            sourcePort: args.sourcePort ?? 3306,
-            connectRetry: args.connectRetry ?? 2,
-            retryCount: args.retryCount ?? 86400,
-            timeoutSeconds: args.timeoutSeconds ?? 120,
-            leftOut: args.leftOut ?? "",
-            delaySeconds: args.delaySeconds ?? 0,
-            seed: args.seed ?? "auto",
-            donorUser: args.donorUser ?? "root",
+            ...withDefaults(INPUTS, args),
             donorPassword: pulumi.secret(args.donorPassword ?? ""),
             adminPassword: pulumi.secret(args.adminPassword),
             password: pulumi.secret(args.password),

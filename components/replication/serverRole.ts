@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AdminInputs, adminEndpoint, execAll, isGone, query, readServerVersion, sleep, withAdminKeys, withConnection, withSuperReadOnlyLifted,
+    AdminInputs, adminEndpoint, execAll, isGone, query, readServerVersion, sleep, withConnection, withSuperReadOnlyLifted,
 } from "./connection";
+import { type InputTable, changedInputs, checkInputs, diffOf, fromState, is, withDefaults } from "./inputs";
 import { killSession, replicationDialect, sessionBinlog } from "./sql/replication";
 import { type SemiSyncDialect, installPlugin, persistedFenceQuery, persistsRole, roleStatements, semiSyncDialect } from "./sql/roles";
 import { binlogDumpsQuery, globalStatus, normaliseStatus, readOnlyQuery } from "./sql/status";
@@ -156,25 +157,28 @@ export function roleHolds(o: Pick<ServerRoleOutputs, "role" | "readOnly" | "supe
     return o.readOnly === locked && (o.superReadOnly === null || o.superReadOnly === locked);
 }
 
+/** Every input: another admin endpoint is another server (replaced); any other change applies the role again. */
+const INPUTS: InputTable<ServerRoleInputs> = {
+    adminHost: { change: "replace" },
+    adminPort: { change: "replace" },
+    adminUser: { change: "record", byDefault: "root" },
+    adminPassword: { change: "record" },
+    serverName: { change: "record" },
+    role: { change: "apply", valid: is.oneOf(["source", "replica"]), allowed: "source or replica" },
+    leftOut: { change: "apply", byDefault: "" },
+    // Older state, from before semi-sync existed, has it off.
+    semiSync: { change: "apply", byDefault: false },
+    semiSyncTimeoutMs: { change: "apply", byDefault: 10000, matters: (n) => n.semiSync === true },
+};
+
 export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInputs, ServerRoleOutputs> = {
     async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (news.role !== "source" && news.role !== "replica") {
-            failures.push({ property: "role", reason: `role must be source or replica, got ${JSON.stringify(news.role)}` });
-        }
-        return { inputs: news, failures };
+        return { inputs: news, failures: checkInputs(INPUTS, news) };
     },
     async diff(_id, olds, news) {
-        // State written before the admin endpoint had one name across the providers says host/port.
-        const o = withAdminKeys(olds);
-        const replaces = (["adminHost", "adminPort"] as const).filter((k) => o[k] !== news[k]);
-        const changed = (["role", "adminUser", "adminPassword", "serverName"] as const).filter((k) => o[k] !== news[k]);
-        if ((o.leftOut ?? "") !== (news.leftOut ?? "")) changed.push("serverName");
-        // State from before semi-sync existed has it off.
-        if ((o.semiSync ?? false) !== (news.semiSync ?? false) ||
-            (news.semiSync && o.semiSyncTimeoutMs !== news.semiSyncTimeoutMs)) changed.push("role");
+        const o = fromState(INPUTS, olds) as ServerRoleOutputs;
         const drifted = !o.leftOut && o.readOnly !== undefined && (!roleHolds(o) || semiSyncDrifted(o) || o.startsFenced === false);
-        return { changes: replaces.length + changed.length > 0 || drifted, replaces, deleteBeforeReplace: true };
+        return diffOf(changedInputs(INPUTS, olds, news), drifted);
     },
     async create(inputs) {
         return { id: `${inputs.serverName}`, outs: await apply(inputs) };
@@ -226,12 +230,8 @@ export class ServerRole extends pulumi.dynamic.Resource {
     declare public readonly semiSyncEnabled: pulumi.Output<boolean | null>;
     constructor(name: string, args: ServerRoleArgs, opts?: pulumi.CustomResourceOptions) {
         super(serverRoleProvider, name, {
-            ...args,
-            adminUser: args.adminUser ?? "root",
+            ...withDefaults(INPUTS, args),
             adminPassword: pulumi.secret(args.adminPassword),
-            leftOut: args.leftOut ?? "",
-            semiSync: args.semiSync ?? false,
-            semiSyncTimeoutMs: args.semiSyncTimeoutMs ?? 10000,
             readOnly: undefined,
             superReadOnly: undefined,
             persisted: undefined,

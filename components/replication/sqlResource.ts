@@ -3,7 +3,8 @@
  * they wait, and how a read or delete treats a server that is gone. Not a provider itself.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AdminInputs, adminEndpoint, isGone, withAdminKeys, withConnection } from "./connection";
+import { AdminInputs, adminEndpoint, isGone, withConnection } from "./connection";
+import type { InputTable } from "./inputs";
 
 /** How a resource reaches its server, as seen from where Pulumi runs. */
 export type ServerInputs = AdminInputs;
@@ -23,14 +24,13 @@ export const GONE_AFTER_SECONDS = 3;
 /** How long read waits for a server before reporting it unknown. */
 export const READ_TIMEOUT_SECONDS = 10;
 
-/** Keys whose value differs; old state from before AdminInputs is read under AdminInputs' names. */
-export function changedKeys<T>(olds: T, news: T, keys: readonly (keyof T)[]): string[] {
-    const o = withAdminKeys(olds as object) as T;
-    return keys.filter((k) => JSON.stringify(o[k]) !== JSON.stringify(news[k])) as string[];
-}
-
-/** Moving to another server (the source moved) or another login is an update: the account is the same. */
-export const SERVER_KEYS = ["adminHost", "adminPort", "adminUser", "adminPassword"] as const;
+/** Moving to another server (the source moved) or another login is recorded: the object is the same. */
+export const SERVER_INPUTS: InputTable<ServerInputs> = {
+    adminHost: { change: "record" },
+    adminPort: { change: "record" },
+    adminUser: { change: "record", byDefault: "root" },
+    adminPassword: { change: "record" },
+};
 
 export function serverProps(args: SqlServerArgs) {
     return {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { sleep } from "./connection";
+import { type InputTable, changedInputs, checkInputs, fromState, is, withDefaults } from "./inputs";
 import { closeAll, isOpen, observe, openMember, openMembers, type MemberAddress, type MemberCredentials, type SqlMember, type Unreachable } from "./members";
 import { actingSource, label, planFence, planMove, planRejoin, refuseUpFront, type LeftOut, type MemberFacts, type Plan } from "./plans";
 import { pointReplica } from "./pointing";
@@ -213,34 +214,40 @@ async function observeLab(i: TopologyInputs): Promise<MemberFacts[]> {
     }
 }
 
-/** Defaults for state saved before these inputs existed. */
+/** Every input; nothing here names a server's storage, so every change is an update, never a replacement. */
+const INPUTS: InputTable<TopologyInputs> = {
+    servers: { change: "apply", valid: (v) => Array.isArray(v) && v.length > 0, allowed: "a list of at least one server" },
+    sourceIndex: { change: "apply" },
+    adminUser: { change: "record", byDefault: "root" },
+    adminPassword: { change: "record" },
+    user: { change: "record" },
+    password: { change: "record" },
+    connectRetry: { change: "record", byDefault: 2 },
+    retryCount: { change: "record", byDefault: 86400 },
+    // Older state, from before these existed: a 60 s bound, no failover.
+    timeoutSeconds: { change: "record", byDefault: 60, valid: is.wholeFrom(1), allowed: "a whole number of seconds from 1" },
+    allowFailover: { change: "record", byDefault: false, valid: is.boolean, allowed: "true or false" },
+};
+
+/** Saved state as today's outputs: missing inputs defaulted, and no left-out server where none was recorded. */
 function withOlderState(olds: TopologyOutputs): TopologyOutputs {
-    return { ...olds, allowFailover: olds.allowFailover ?? false, leftOut: olds.leftOut ?? {}, timeoutSeconds: olds.timeoutSeconds ?? 60 };
+    return { ...fromState(INPUTS, olds), leftOut: olds.leftOut ?? {} } as TopologyOutputs;
 }
 
 export const topologyProvider: pulumi.dynamic.ResourceProvider<TopologyInputs, TopologyOutputs> = {
     async check(_olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const n = Array.isArray(news.servers) ? news.servers.length : 0;
-        if (n === 0) failures.push({ property: "servers", reason: "servers must list at least one server" });
         if (!Number.isInteger(news.sourceIndex) || news.sourceIndex < 0 || news.sourceIndex >= n) {
             failures.push({ property: "sourceIndex", reason: `sourceIndex must be a server index from 0 to ${n - 1}, got ${JSON.stringify(news.sourceIndex)}` });
         }
-        if (news.allowFailover !== undefined && typeof news.allowFailover !== "boolean") {
-            failures.push({ property: "allowFailover", reason: `allowFailover must be true or false, got ${JSON.stringify(news.allowFailover)}` });
-        }
-        if (!Number.isInteger(news.timeoutSeconds) || news.timeoutSeconds < 1) {
-            failures.push({ property: "timeoutSeconds", reason: `timeoutSeconds must be a whole number of seconds from 1, got ${JSON.stringify(news.timeoutSeconds)}` });
-        }
-        return { inputs: news, failures };
+        return { inputs: news, failures: [...failures, ...checkInputs(INPUTS, news)] };
     },
     async diff(_id, stored, news) {
-        const olds = withOlderState(stored);
-        const keys = (Object.keys(news) as (keyof TopologyInputs)[]).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+        const changed = changedInputs(INPUTS, stored, news);
         // A left-out server is looked at again by every up, until it has rejoined.
-        const waiting = Object.keys(olds.leftOut).length > 0;
-        // Nothing here names a server's storage: a new source, or more servers, is an update.
-        return { changes: keys.length > 0 || waiting, replaces: [] };
+        const waiting = Object.keys(stored.leftOut ?? {}).length > 0;
+        return { changes: changed.apply.length + changed.record.length > 0 || waiting, replaces: [] };
     },
     async create(inputs) {
         // A new lab has no source yet (every server starts read-only). A lab from before this resource
@@ -313,14 +320,9 @@ export class Topology extends pulumi.dynamic.Resource {
     declare public readonly observedSource: pulumi.Output<number | null>;
     constructor(name: string, args: TopologyArgs, opts?: pulumi.CustomResourceOptions) {
         super(topologyProvider, name, {
-            ...args,
-            adminUser: args.adminUser ?? "root",
+            ...withDefaults(INPUTS, args),
             adminPassword: pulumi.secret(args.adminPassword),
             password: pulumi.secret(args.password),
-            connectRetry: args.connectRetry ?? 2,
-            retryCount: args.retryCount ?? 86400,
-            timeoutSeconds: args.timeoutSeconds ?? 60,
-            allowFailover: args.allowFailover ?? false,
             lastChange: undefined,
             leftOut: undefined,
             observedSource: undefined,
