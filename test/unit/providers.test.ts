@@ -211,6 +211,44 @@ describe("SQL account diffs", () => {
     });
 });
 
+describe("older saved state, read through each provider's input table", () => {
+    const server = { adminHost: "127.0.0.1", adminPort: 13306, adminUser: "root", adminPassword: "a" };
+    test("a grant saved before onlyGrant and otherPrivileges existed: no change; asking for onlyGrant now is one", async () => {
+        const grant = providerOf(TYPES.sqlGrant);
+        const older = { ...server, user: "app", host: "%", database: "app", table: "*", privileges: ["SELECT"] };
+        const news = { ...older, onlyGrant: false, otherPrivileges: [] };
+        expect(await grant.diff("id", older, news)).toMatchObject({ changes: false });
+        expect(await grant.diff("id", older, { ...news, onlyGrant: true })).toMatchObject({ changes: true, replaces: [] });
+    });
+    test("a database saved without a character set or collation reads as the server's defaults", async () => {
+        const database = providerOf(TYPES.sqlDatabase);
+        const older = { ...server, name: "app" };
+        expect(await database.diff("id", older, { ...older, defaultCharacterSet: "", defaultCollation: "" })).toMatchObject({ changes: false });
+        expect(await database.diff("id", older, { ...older, defaultCharacterSet: "utf8mb4", defaultCollation: "" }))
+            .toMatchObject({ changes: true, replaces: ["defaultCharacterSet"] });
+    });
+    test("a topology saved before its bound and allowFailover existed reads as 60 s, no failover; the bound from config is recorded", async () => {
+        const topology = providerOf(TYPES.topology);
+        const servers = [{ name: "s0", adminHost: "127.0.0.1", adminPort: 13306 }];
+        const older = { servers, sourceIndex: 0, adminUser: "root", adminPassword: "a", user: "repl", password: "p", connectRetry: 2,
+            retryCount: 86400, lastChange: "created" };
+        const news = { servers, sourceIndex: 0, adminUser: "root", adminPassword: "a", user: "repl", password: "p", connectRetry: 2,
+            retryCount: 86400, timeoutSeconds: 60, allowFailover: false };
+        expect(await topology.diff("topology", older, news)).toEqual({ changes: false, replaces: [] });
+        expect(await topology.diff("topology", older, { ...news, timeoutSeconds: 300 })).toEqual({ changes: true, replaces: [] });
+    });
+    test("a data template saved before its time bound existed reads as 300 s; a copy's new image is only recorded", async () => {
+        const { dataCopyProvider, dataTemplateProvider } = await import("../../components/replication/dataDirectory");
+        const older = { volumeName: "t", image: "sha256:1", command: ["--x"], env: ["A=1"], initFiles: [], healthTest: ["CMD"], labels: {} };
+        expect(await dataTemplateProvider.diff!("t", older as never, { ...older, timeoutSeconds: 300 })).toMatchObject({ changes: false });
+        expect(await dataTemplateProvider.diff!("t", older as never, { ...older, image: "sha256:2", timeoutSeconds: 300 }))
+            .toMatchObject({ changes: true, replaces: ["image"] });
+        const copy = { templateVolume: "t", volumeName: "v", image: "sha256:1", labels: {} };
+        expect(await dataCopyProvider.diff!("v", { ...copy, result: "copied" }, { ...copy, image: "sha256:2" }))
+            .toMatchObject({ changes: true, replaces: [] });
+    });
+});
+
 describe("SQL account resources, as each flavor's program declares them", () => {
     let mysqlRun: ProgramRun;
     beforeAll(async () => {

@@ -38,6 +38,18 @@ export interface ReplicationDialect {
     waitForGtids(gtids: string, seconds: number): Statement;
 }
 
+/** Starting, stopping, resetting and showing a replica's threads, in the verb the version speaks (REPLICA or SLAVE). */
+function threadStatements(word: "REPLICA" | "SLAVE"): Pick<ReplicationDialect, "start" | "stop" | "stopIo" | "startIo" | "resetReplica" | "showStatus"> {
+    return {
+        start: { sql: `START ${word}` },
+        stop: { sql: `STOP ${word}` },
+        stopIo: { sql: `STOP ${word} IO_THREAD` },
+        startIo: { sql: `START ${word} IO_THREAD` },
+        resetReplica: { sql: `RESET ${word} ALL` },
+        showStatus: { sql: `SHOW ${word} STATUS` },
+    };
+}
+
 /** Picks statement forms by version: MySQL renamed them in 8.0.22/8.0.23 and removed the old ones in 8.4. */
 export function replicationDialect(v: ServerVersion): ReplicationDialect {
     if (v.flavor === "mariadb") {
@@ -50,13 +62,8 @@ export function replicationDialect(v: ServerVersion): ReplicationDialect {
                     (o.delaySeconds === undefined ? "" : `, MASTER_DELAY = ${int(o.delaySeconds)}`),
                 params: [o.host, o.port, o.user, o.password],
             }),
-            start: { sql: `START ${word}` },
-            stop: { sql: `STOP ${word}` },
-            stopIo: { sql: `STOP ${word} IO_THREAD` },
-            startIo: { sql: `START ${word} IO_THREAD` },
-            resetReplica: { sql: `RESET ${word} ALL` },
+            ...threadStatements(word),
             resetOwnGtids: [{ sql: "RESET MASTER" }, { sql: "SET GLOBAL gtid_slave_pos = ''" }],
-            showStatus: { sql: `SHOW ${word} STATUS` },
             // gtid_binlog_pos lists the last GTID per domain, which is what a replica resumes from.
             executedGtids: { sql: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids" },
             waitForGtids: (gtids, seconds) => ({
@@ -84,13 +91,8 @@ export function replicationDialect(v: ServerVersion): ReplicationDialect {
                 params: [o.host, o.port, o.user, o.password],
             };
         },
-        start: { sql: `START ${word}` },
-        stop: { sql: `STOP ${word}` },
-        stopIo: { sql: `STOP ${word} IO_THREAD` },
-        startIo: { sql: `START ${word} IO_THREAD` },
-        resetReplica: { sql: `RESET ${word} ALL` },
+        ...threadStatements(word),
         resetOwnGtids: [{ sql: atLeast(v, 8, 2) ? "RESET BINARY LOGS AND GTIDS" : "RESET MASTER" }],
-        showStatus: { sql: `SHOW ${word} STATUS` },
         executedGtids: { sql: "SELECT @@GLOBAL.gtid_executed AS gtids" },
         waitForGtids: (gtids, seconds) => ({
             sql: `SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ${int(seconds)}) = 0 AS reached`,
