@@ -69,7 +69,8 @@ export async function moveSource(i: TopologyInputs, from: number, to: number, le
         let joined = "";
         const source = opened[from];
         if (to >= known && isOpen(source)) joined = await joinNew(i, opened[to], source, prefix);
-        const facts = await settledFacts(opened, from, Math.min(15, i.timeoutSeconds));
+        // A dead source leaves its replicas connecting for good: no use waiting for them then.
+        const facts = await settledFacts(opened, from, isOpen(source) ? Math.min(15, i.timeoutSeconds) : 0);
         const planned = planMove(facts, { from, to, leftOut, known: joined ? Math.max(known, to + 1) : known, allowFailover: i.allowFailover });
         if ("refused" in planned) {
             if (planned.failover) throw new Error(`${prefix} (forced failover): refused: ${planned.refused}`);
