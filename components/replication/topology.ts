@@ -31,8 +31,6 @@ export interface TopologyOutputs extends TopologyInputs {
     /** What the last change did, for the record. */
     readonly lastChange: string;
     readonly leftOut: LeftOut;
-    /** The server a refresh found acting as the source, or null when none or several did. */
-    readonly observedSource?: number | null;
 }
 
 /** How the steps run; tests make a step fail through `perform`. */
@@ -264,10 +262,8 @@ export const topologyProvider: pulumi.dynamic.ResourceProvider<TopologyInputs, T
         const props = withOlderState(stored);
         // A source moved behind the lab's back shows as another sourceIndex; with no server or several
         // acting as the source (a restarted source is read-only until the next up), what was stored stays.
-        const facts = await observeLab(props);
-        const acting = actingSource(facts);
-        const observed = facts.every((f) => f.error !== undefined) ? props.observedSource ?? null : acting ?? null;
-        return { id, props: { ...props, sourceIndex: acting ?? props.sourceIndex, observedSource: observed } };
+        const acting = actingSource(await observeLab(props));
+        return { id, props: acting === undefined || acting === props.sourceIndex ? props : { ...props, sourceIndex: acting } };
     },
     async update(_id, stored, news) {
         const olds = withOlderState(stored);
@@ -283,10 +279,7 @@ export const topologyProvider: pulumi.dynamic.ResourceProvider<TopologyInputs, T
         const checked = await rejoin(news, leftOut, justLeftOut);
         changes.push(...checked.notes);
         return {
-            outs: {
-                ...news, lastChange: changes.length > 0 ? changes.join("; ") : olds.lastChange, leftOut: checked.leftOut,
-                observedSource: news.sourceIndex,
-            },
+            outs: { ...news, lastChange: changes.length > 0 ? changes.join("; ") : olds.lastChange, leftOut: checked.leftOut },
         };
     },
     async delete() {
@@ -317,8 +310,6 @@ export class Topology extends pulumi.dynamic.Resource {
     declare public readonly lastChange: pulumi.Output<string>;
     /** Servers left out of replication, by index, with the reason (empty when every server replicates). */
     declare public readonly leftOut: pulumi.Output<LeftOut>;
-    /** The server the last refresh or up found acting as the source (null: none or several). */
-    declare public readonly observedSource: pulumi.Output<number | null>;
     constructor(name: string, args: TopologyArgs, opts?: pulumi.CustomResourceOptions) {
         super(topologyProvider, name, {
             ...withDefaults(INPUTS, args),
@@ -326,7 +317,6 @@ export class Topology extends pulumi.dynamic.Resource {
             password: pulumi.secret(args.password),
             lastChange: undefined,
             leftOut: undefined,
-            observedSource: undefined,
         }, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "adminPassword", "password"] },
         "replication", "Topology");
     }
