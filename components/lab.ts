@@ -6,7 +6,7 @@ import { LabSettings, PASSWORD_KEYS, PasswordKey } from "./config";
 import { MysqlServer } from "./mysqlServer";
 import { DemoApp } from "./demoApp";
 import { DataTemplate } from "./replication/dataDirectory";
-import { healthcheck, initFiles, serverArgs, serverEnv } from "./serverOptions";
+import { healthcheck, initFiles, serverArgs, serverEnv, templateInitArgs } from "./serverOptions";
 import { CHECK_USER, ReadEndpoint, checkAuthPlugin, haproxyConfig } from "./readEndpoint";
 import { Replication } from "./replication/replication";
 import { hostPort } from "./replication/connection";
@@ -106,11 +106,9 @@ export class MysqlLab extends pulumi.ComponentResource {
         const template = s.flavor !== "mysql" ? undefined : new DataTemplate(`${name}-data-template`, {
             volumeName: `${args.namePrefix}-template`,
             image: imageId,
-            // No server has this id; the template never replicates, and its binary logs are not copied.
-            command: serverArgs(s.flavor, s.imageVersion, 4294967295),
-            env: pulumi.output(this.passwords.rootPassword).apply((pw) => serverEnv(s.flavor, pw)),
+            command: templateInitArgs(s.imageVersion),
+            rootPassword: this.passwords.rootPassword,
             initFiles: initFiles(s.flavor, s.imageVersion),
-            healthTest: healthcheck(s.flavor).tests,
             labels: args.labels,
         }, { parent: this });
 

@@ -79,6 +79,18 @@ export function initFiles(flavor: Flavor, imageVersion: string | undefined): Ini
     }];
 }
 
+/**
+ * The options of the lab's data template's initialisation (MySQL): `mysqld --initialize-insecure` on
+ * its own, without the image's init server or a first real start, and without a binary log (on by
+ * default from 8.0), so the template holds no transaction and no GTID. Root's password and the fence
+ * come from an --init-file (sql/initialise.ts).
+ */
+export function templateInitArgs(imageVersion: string | undefined): string[] {
+    const v = versionOf(imageVersion);
+    const noBinlog = v && !atLeast(v, 8) ? [] : ["--skip-log-bin"];
+    return ["--user=mysql", "--initialize-insecure", ...noBinlog, "--default-time-zone=SYSTEM"];
+}
+
 /** Health check timings, shared by both flavors. */
 export const HEALTH_TIMINGS = {
     interval: "2s",

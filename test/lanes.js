@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * Runs the Docker suites side by side in three lanes: `test/matrix.js integration` over every image,
- * `test/matrix.js live` on the first image, and `test/matrix.js live` on the others one after another.
+ * Runs the Docker suites side by side in three lanes, balanced by their measured length:
+ * `test/matrix.js integration` over every image then `test/matrix.js live` on the third image and
+ * beyond (lane 2), `test/matrix.js live` on the first image (lane 0), and on the second (lane 1).
  * The integration suite and the live suite never share a Docker object or a port (integration uses
  * 23xxx and hand-made labs, live its own stacks), and each live lane has its own stacks and ports
  * (LAB_TEST_LANE, test/support/harness/liveStack.ts). All of them mostly wait on servers, so together
  * they take far less than one after the other.
  *
  * Each line of a lane is printed as it comes, prefixed with the lane's name; at the end each lane's
- * matrix table is printed again, whole, then one closing line "N passed, N failed". Exits 1 when
+ * matrix tables are printed again, whole, then one closing line "N passed, N failed". Exits 1 when
  * any lane failed. LAB_TEST_LANES=serial runs them one after the other instead.
  */
 const { spawn } = require("node:child_process");
@@ -22,14 +23,20 @@ const IMAGES = process.env.LAB_TEST_IMAGE
         ? process.env.LAB_TEST_IMAGES.split(",").map((s) => s.trim()).filter(Boolean)
         : require("./support/test-bed-images.json").servers;
 
-/** The lanes: a name, the suite, and what its matrix run gets in its environment. */
+/** The lanes: a name, and the matrix runs it makes one after the other (a suite, and what its run gets in its environment). */
 const LANES = [
-    { name: "integration", suite: "integration", env: { LAB_TEST_IMAGES: IMAGES.join(",") } },
-    { name: "live", suite: "live", env: { LAB_TEST_IMAGES: IMAGES[0], LAB_TEST_LANE: "0" } },
-    ...(IMAGES.length > 1 ? [{ name: "live-2", suite: "live", env: { LAB_TEST_IMAGES: IMAGES.slice(1).join(","), LAB_TEST_LANE: "1" } }] : []),
+    {
+        name: "integration",
+        runs: [
+            { suite: "integration", env: { LAB_TEST_IMAGES: IMAGES.join(",") } },
+            ...(IMAGES.length > 2 ? [{ suite: "live", env: { LAB_TEST_IMAGES: IMAGES.slice(2).join(","), LAB_TEST_LANE: "2" } }] : []),
+        ],
+    },
+    { name: "live", runs: [{ suite: "live", env: { LAB_TEST_IMAGES: IMAGES[0], LAB_TEST_LANE: "0" } }] },
+    ...(IMAGES.length > 1 ? [{ name: "live-2", runs: [{ suite: "live", env: { LAB_TEST_IMAGES: IMAGES[1], LAB_TEST_LANE: "1" } }] }] : []),
 ];
 
-function runLane({ name, suite, env }) {
+function runMatrix(name, { suite, env }) {
     return new Promise((resolve) => {
         const childEnv = { ...process.env, ...env };
         delete childEnv.LAB_TEST_IMAGE;
@@ -46,13 +53,20 @@ function runLane({ name, suite, env }) {
     });
 }
 
+/** A lane's runs, one after the other; every run is made even when an earlier one failed. */
+async function runLane({ name, runs }) {
+    const results = [];
+    for (const run of runs) results.push(await runMatrix(name, run));
+    return results;
+}
+
 async function main() {
     const started = Date.now();
     const results = [];
     if (process.env.LAB_TEST_LANES === "serial") {
-        for (const lane of LANES) results.push(await runLane(lane));
+        for (const lane of LANES) results.push(...(await runLane(lane)));
     } else {
-        results.push(...(await Promise.all(LANES.map(runLane))));
+        results.push(...(await Promise.all(LANES.map(runLane))).flat());
     }
     let passed = 0;
     let failed = 0;

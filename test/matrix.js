@@ -40,10 +40,17 @@ const LIVE_ONLY_ON = {
     "demoApp.test.ts": ["mysql-replicas/mysql:9.7", "mysql-replicas/mariadb:11.8"],
 };
 
-/** The live files left out on `image`, by LIVE_ONLY_ON. */
+/** Integration files that concern one flavor only, run on its test-bed images only (as LIVE_ONLY_ON). */
+const INTEGRATION_ONLY_ON = {
+    // The data template: the lab makes one on MySQL only (mysqld --initialize-insecure).
+    "dataDirectory.test.ts": ["mysql-replicas/mysql:9.7"],
+};
+
+/** The files of this suite left out on `image`, by LIVE_ONLY_ON or INTEGRATION_ONLY_ON. */
 function leftOut(image) {
-    if (suite !== "live" || !TEST_BED_SERVER_IMAGES.includes(image)) return [];
-    return Object.entries(LIVE_ONLY_ON).filter(([, on]) => !on.includes(image)).map(([file]) => file);
+    if (!TEST_BED_SERVER_IMAGES.includes(image)) return [];
+    const onlyOn = suite === "live" ? LIVE_ONLY_ON : INTEGRATION_ONLY_ON;
+    return Object.entries(onlyOn).filter(([, on]) => !on.includes(image)).map(([file]) => file);
 }
 
 const jest = require.resolve("jest/bin/jest");
@@ -52,7 +59,7 @@ for (const image of images) {
     const out = path.join(os.tmpdir(), `mysql-replicas-${suite}-${process.pid}-${rows.length}.json`);
     const skipFiles = leftOut(image);
     process.stdout.write(`\n=== ${suite} tests on ${image}${skipFiles.length ? ` (not run on this image, by choice: ${skipFiles.join(", ")})` : ""}\n`);
-    const ignore = skipFiles.map((f) => `--testPathIgnorePatterns=/test/live/${f.replace(/\./g, "\\.")}$`);
+    const ignore = skipFiles.map((f) => `--testPathIgnorePatterns=/test/${suite}/${f.replace(/\./g, "\\.")}$`);
     const started = Date.now();
     const run = spawnSync(process.execPath, [jest, "--selectProjects", suite, "--runInBand", "--json", `--outputFile=${out}`, ...ignore, ...jestArgs], {
         stdio: "inherit",

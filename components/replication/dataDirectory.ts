@@ -1,12 +1,14 @@
 /**
  * Bring-up that pays for one initialisation per lab, not one per server. A DataTemplate initialises
- * one data directory with the server image's own first start (root password, the fence), in a
- * container of its own with no network, and stops it cleanly; its volume is the lab's template. A
- * DataCopy gives each server's empty volume a copy of it before the server's first start, without
- * what makes a server itself: the server UUID (auto.cnf), the binary logs and their GTID state, the
- * TLS keys. The server then starts as if restarted (the images skip their initialisation on a data
- * directory that has one), with its own server_id from its command and a new UUID. A volume that
- * already holds data is never touched, so upgrading the image or a lab made before this keeps its data.
+ * one data directory with the image's own server binary (`mysqld --initialize-insecure`, root's
+ * password and the fence from an --init-file), in a container of its own with no network; its volume
+ * is the lab's template. That is the part of the image's first start that takes the time, without its
+ * init server or a first real start, which the template does not need. A DataCopy gives each server's
+ * empty volume a copy of it before the server's first start, without what makes a server itself: the
+ * server UUID (auto.cnf), the binary logs, the TLS keys. The server then starts as if restarted (the
+ * images skip their initialisation on a data directory that has one), with its own server_id from its
+ * command and a new UUID. A volume that already holds data is never touched, so upgrading the image or
+ * a lab made before this keeps its data.
  *
  * Docker is reached as the docker provider reaches it (DOCKER_HOST, else the local socket). This
  * module travels inside each serialized provider, so it loads dockerode inside the functions.
@@ -14,20 +16,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import type Docker from "dockerode";
 import { type InputTable, changedInputs, diffOf, withDefaults } from "./inputs";
+import { templateInitSql } from "./sql/initialise";
 
 export interface DataTemplateInputs {
     /** The template's volume. */
     readonly volumeName: string;
     /** The server image's id. */
     readonly image: string;
-    /** The server command (options), as the servers run it. */
+    /** mysqld's options for the initialisation (serverOptions.ts, templateInitArgs). */
     readonly command: readonly string[];
-    /** The image's environment for its first start (the root password): secret. */
-    readonly env: readonly string[];
-    /** Files for /docker-entrypoint-initdb.d (the fence). */
+    /** Root's password: secret. */
+    readonly rootPassword: string;
+    /** The lab's files for the image's /docker-entrypoint-initdb.d (the fence): their SQL runs too. */
     readonly initFiles: readonly { file: string; content: string }[];
-    /** The health check command, e.g. ["CMD", "mysqladmin", "ping", …]. */
-    readonly healthTest: readonly string[];
     readonly labels: Record<string, string>;
     readonly timeoutSeconds: number;
 }
@@ -89,7 +90,6 @@ function engine(): Docker {
     return new Dockerode();
 }
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A catch handler: the object was gone already, which is what was wanted; anything else is rethrown. */
 function ignoreGone(err: unknown): void {
@@ -121,7 +121,10 @@ async function logTail(c: Docker.Container): Promise<string> {
     return demuxLogs(raw as unknown as Buffer).trim();
 }
 
-/** Initialises the template: the image's first start on an empty volume, then a clean stop. */
+/** Where the init file goes in the initialising container (its own layer, gone with it). */
+const INIT_FILE = "/tmp/mysql-replicas-init.sql";
+
+/** Initialises the template: `mysqld --initialize-insecure --init-file`, as the image's own user, then gone. */
 async function initialise(i: DataTemplateInputs): Promise<void> {
     const docker = engine();
     // What an earlier, cut-short attempt left.
@@ -131,31 +134,22 @@ async function initialise(i: DataTemplateInputs): Promise<void> {
     const container = await docker.createContainer({
         name: `${i.volumeName}-init`,
         Image: i.image,
-        Cmd: [...i.command],
-        Env: [...i.env],
+        // As the image's entrypoint: the data directory belongs to mysql; mysqld drops to that user itself.
+        Entrypoint: ["sh", "-c", 'chown mysql:mysql /var/lib/mysql && exec mysqld "$@"', "mysqld"],
+        Cmd: [...i.command, `--init-file=${INIT_FILE}`],
         Labels: i.labels,
-        Healthcheck: { Test: [...i.healthTest], Interval: 1e9, Timeout: 5e9, Retries: 1000 },
         HostConfig: { Binds: [`${i.volumeName}:/var/lib/mysql`], NetworkMode: "none" },
     });
     let failure: Error | undefined;
     try {
-        for (const f of i.initFiles) {
-            const slash = f.file.lastIndexOf("/");
-            await container.putArchive(tarOneFile(f.file.slice(slash + 1), f.content), { path: f.file.slice(0, slash) || "/" });
-        }
+        const sql = templateInitSql(i.rootPassword, i.initFiles.map((f) => f.content));
+        await container.putArchive(tarOneFile(INIT_FILE.slice(INIT_FILE.lastIndexOf("/") + 1), sql, 0o644), { path: "/tmp" });
         await container.start();
-        const deadline = Date.now() + i.timeoutSeconds * 1000;
-        for (;;) {
-            const state = (await container.inspect()).State;
-            if (state.Health?.Status === "healthy") break;
-            if (!state.Running) throw new Error(`the image's first start ended (exit ${state.ExitCode}):\n${await logTail(container)}`);
-            if (Date.now() > deadline) throw new Error(`the image's first start took over ${i.timeoutSeconds} s:\n${await logTail(container)}`);
-            await wait(250);
-        }
-        // A clean shutdown leaves InnoDB consistent: every copy starts as after a restart.
-        await container.stop({ t: 60 });
-        const exit = (await container.inspect()).State.ExitCode;
-        if (exit !== 0) throw new Error(`the template server did not shut down cleanly (exit ${exit}):\n${await logTail(container)}`);
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<"timeout">((resolve) => { timer = setTimeout(() => resolve("timeout"), i.timeoutSeconds * 1000); });
+        const ended = await Promise.race([container.wait(), timeout]).finally(() => clearTimeout(timer));
+        if (ended === "timeout") throw new Error(`the initialisation took over ${i.timeoutSeconds} s:\n${await logTail(container)}`);
+        if (ended.StatusCode !== 0) throw new Error(`mysqld --initialize-insecure failed (exit ${ended.StatusCode}):\n${await logTail(container)}`);
     } catch (err) {
         failure = err as Error;
     }
@@ -172,9 +166,8 @@ const TEMPLATE_INPUTS: InputTable<DataTemplateInputs> = {
     volumeName: { change: "replace" },
     image: { change: "replace" },
     command: { change: "replace" },
-    env: { change: "replace" },
+    rootPassword: { change: "replace" },
     initFiles: { change: "replace" },
-    healthTest: { change: "replace" },
     labels: { change: "record" },
     timeoutSeconds: { change: "record", byDefault: 300 },
 };
@@ -251,9 +244,8 @@ export interface DataTemplateArgs {
     readonly volumeName: pulumi.Input<string>;
     readonly image: pulumi.Input<string>;
     readonly command: pulumi.Input<pulumi.Input<string>[]>;
-    readonly env: pulumi.Input<pulumi.Input<string>[]>;
+    readonly rootPassword: pulumi.Input<string>;
     readonly initFiles: pulumi.Input<{ file: string; content: string }[]>;
-    readonly healthTest: pulumi.Input<pulumi.Input<string>[]>;
     readonly labels: pulumi.Input<Record<string, string>>;
     /** Defaults to 300. */
     readonly timeoutSeconds?: pulumi.Input<number>;
@@ -263,8 +255,8 @@ export interface DataTemplateArgs {
 export class DataTemplate extends pulumi.dynamic.Resource {
     declare public readonly volumeName: pulumi.Output<string>;
     constructor(name: string, args: DataTemplateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(dataTemplateProvider, name, { ...withDefaults(TEMPLATE_INPUTS, args), env: pulumi.secret(args.env) },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "env"] }, "data", "Template");
+        super(dataTemplateProvider, name, { ...withDefaults(TEMPLATE_INPUTS, args), rootPassword: pulumi.secret(args.rootPassword) },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "rootPassword"] }, "data", "Template");
     }
 }
 

@@ -10,3 +10,4 @@ export * from "./sql/roles";
 export * from "./sql/gtids";
 export * from "./sql/accounts";
 export * from "./sql/seeding";
+export * from "./sql/initialise";

@@ -12,7 +12,7 @@ import { openConnection } from "../support/mysql";
 export const docker = new Docker();
 
 export function log(line: string): void {
-    process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+    process.stderr.write(`[bench ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
 }
 
 export function seconds(ms: number): string {

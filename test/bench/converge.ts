@@ -21,13 +21,14 @@
  */
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import * as os from "node:os";
-import { PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
+import { APP_TEST_IMAGE, PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
 import { insertRows, withConn } from "../support/mysql";
 import { LiveStack, StackConfig, forgetStack, liveStack, removeLabelled } from "../support/harness/liveStack";
 import { coldStart, imagePresent, log, median, runBench, seconds, slowest, timedUp } from "./common";
 
 const IMAGE = process.env.BENCH_IMAGE || TEST_IMAGE;
 const PROXY_IMAGE = process.env.BENCH_PROXY_IMAGE || PROXY_TEST_IMAGE;
+const APP_IMAGE = process.env.BENCH_APP_IMAGE || APP_TEST_IMAGE;
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const COLD_STACK = "bench-converge-cold";
@@ -36,15 +37,16 @@ const COLD_PORT = 43390;
 const stacks: LiveStack[] = [];
 
 let readEndpoint = false;
+let demoApp = false;
 
 function benchStack(suffix: string, basePort: number): LiveStack {
     const stack = liveStack({
         stack: `bench-converge-${suffix}`,
         config: {
             image: IMAGE, flavor: "auto", pullImage: false, readEndpoint, proxyImage: PROXY_IMAGE,
-            basePort, readEndpointPort: basePort + 9,
+            basePort, readEndpointPort: basePort + 9, demoApp, demoAppImage: APP_IMAGE, demoAppPort: basePort + 8,
         } satisfies StackConfig,
-        log: process.env.LIVE_VERBOSE === "1" ? (l) => process.stderr.write(`${l}\n`) : undefined,
+        log: process.env.LIVE_VERBOSE === "1" ? (l) => log(l) : undefined,
     });
     stacks.push(stack);
     return stack;
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
 
     if (!(await imagePresent(IMAGE))) throw new Error(`${IMAGE} is not on the Docker host: run \`bash scripts/testbed.sh\``);
     readEndpoint = await imagePresent(PROXY_IMAGE);
+    demoApp = readEndpoint && (await imagePresent(APP_IMAGE));
     await removeLabelled(COLD_STACK);
     const colds: Array<{ healthyMs: number; tcpMs: number }> = [];
     for (let run = 1; run <= COLD_RUNS; run++) {
@@ -99,7 +102,8 @@ async function main(): Promise<void> {
     const base = cold.healthyMs;
     const lines = [
         "",
-        `converge benchmark: ${IMAGE}${readEndpoint ? ` + read endpoint (${PROXY_IMAGE})` : ""}, engine ${a.engine}, ` +
+        `converge benchmark: ${IMAGE}${readEndpoint ? ` + read endpoint (${PROXY_IMAGE})` : ""}` +
+            `${demoApp ? ` + demo app (${APP_IMAGE})` : ""}, engine ${a.engine}, ` +
             `${os.cpus().length} CPUs, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
         `cold starts (healthy / TCP, s): ${colds.map((c) => `${seconds(c.healthyMs)}/${seconds(c.tcpMs)}`).join(", ")}`,
         `${"measure".padEnd(52)} ${"seconds".padStart(8)} ${"x cold".padStart(7)} ${"target".padStart(7)}  result`,

@@ -239,10 +239,14 @@ describe("older saved state, read through each provider's input table", () => {
     });
     test("a data template saved before its time bound existed reads as 300 s; a copy's new image is only recorded", async () => {
         const { dataCopyProvider, dataTemplateProvider } = await import("../../components/replication/dataDirectory");
-        const older = { volumeName: "t", image: "sha256:1", command: ["--x"], env: ["A=1"], initFiles: [], healthTest: ["CMD"], labels: {} };
+        const older = { volumeName: "t", image: "sha256:1", command: ["--x"], rootPassword: "pw", initFiles: [], labels: {} };
         expect(await dataTemplateProvider.diff!("t", older as never, { ...older, timeoutSeconds: 300 })).toMatchObject({ changes: false });
         expect(await dataTemplateProvider.diff!("t", older as never, { ...older, image: "sha256:2", timeoutSeconds: 300 }))
             .toMatchObject({ changes: true, replaces: ["image"] });
+        // A template made by the image's first start (its environment and health check) is made again the new way.
+        const first = { volumeName: "t", image: "sha256:1", command: ["--x"], env: ["A=1"], initFiles: [], healthTest: ["CMD"], labels: {} };
+        expect(await dataTemplateProvider.diff!("t", first as never, { ...older, timeoutSeconds: 300 }))
+            .toMatchObject({ changes: true, replaces: ["rootPassword"], deleteBeforeReplace: true });
         const copy = { templateVolume: "t", volumeName: "v", image: "sha256:1", labels: {} };
         expect(await dataCopyProvider.diff!("v", { ...copy, result: "copied" }, { ...copy, image: "sha256:2" }))
             .toMatchObject({ changes: true, replaces: [] });

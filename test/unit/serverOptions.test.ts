@@ -1,4 +1,5 @@
-import { healthcheck, initFiles, serverArgs, serverEnv } from "../../components/serverOptions";
+import { healthcheck, initFiles, serverArgs, serverEnv, templateInitArgs } from "../../components/serverOptions";
+import { sqlString, templateInitSql } from "../../components/replication/sql";
 import { NOT_COPIED, copyScript } from "../../components/replication/dataDirectory";
 
 describe("server options", () => {
@@ -90,4 +91,25 @@ describe("copies of the data template", () => {
         // The fence persisted by the initialisation (mysqld-auto.cnf) travels with the copy.
         expect(NOT_COPIED.join(" ")).not.toContain("mysqld-auto.cnf");
     });
+
+    test.each([["5.7", false], ["8.0.22", true], ["8.4", true], ["9.7", true], [undefined, true]])(
+        "the template of MySQL %s is mysqld --initialize-insecure, binary log off", (version, skipsLog) => {
+            const args = templateInitArgs(version);
+            expect(args.slice(0, 2)).toEqual(["--user=mysql", "--initialize-insecure"]);
+            // 8.0+ logs by default: a logged initialisation would give every copy transactions of its own.
+            expect(args.includes("--skip-log-bin")).toBe(skipsLog);
+            expect(args.some((a) => a.startsWith("--log-bin"))).toBe(false);
+        });
+
+    test("the template's init file sets root's password unlogged, then runs the fence without its comments", () => {
+        const sql = templateInitSql("it's\\a\nsecret", initFiles("mysql", "9.7").map((f) => f.content)).split("\n");
+        expect(sql[0]).toBe("SET @@SESSION.SQL_LOG_BIN = 0;");
+        expect(sql).toContain("ALTER USER 'root'@'localhost' IDENTIFIED BY 'it\\'s\\\\a\\nsecret';");
+        expect(sql).toContain("CREATE USER 'root'@'%' IDENTIFIED BY 'it\\'s\\\\a\\nsecret';");
+        expect(sql).toContain("GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;");
+        expect(sql.slice(-3)).toEqual(["SET PERSIST_ONLY read_only = ON;", "SET PERSIST_ONLY super_read_only = ON;", ""]);
+        expect(sql.some((l) => l.startsWith("--"))).toBe(false);
+        expect(sqlString("a\0b")).toBe("'a\\0b'");
+    });
 });
+
