@@ -92,8 +92,8 @@ export class Data {
     }
 
     private async insertOn(source: string, f: { name: string; address: string }): Promise<{ id: number; gtid: string }> {
-        const server = this.config.servers.find((s) => s.name === source)!;
-        const c = await connect(server, this.config.app, 1000);
+        // A server's name is its container's, which is how the lab's network reaches it.
+        const c = await connect({ host: source, port: this.config.serverPort }, this.config.app, 1000);
         try {
             if (this.config.flavor === "mysql") {
                 // The server sends the transaction's GTID back with the OK packet.

@@ -1,7 +1,11 @@
-/** The poller: every server's replication state, the read endpoint's view, once a second. */
+/**
+ * The poller: every server's replication state, the read endpoint's view, once a second. Which
+ * servers there are is the desired topology table's answer, read on every poll, so a server the lab
+ * adds is polled within a second of its row being written, without a new config or container.
+ */
 import * as http from "node:http";
 import { type Conn, close, connect, describeError, rows } from "./db";
-import { findSource, mariadbMissing, mysqlMissing, parseHaproxyCsv } from "./pure";
+import { findSource, mariadbMissing, mysqlMissing, parseHaproxyCsv, serverIndexes, serverTarget } from "./pure";
 import type { DemoAppConfig, EndpointState, LabState, ReplicationState, ServerState } from "./types";
 
 type Row = Record<string, unknown>;
@@ -22,7 +26,10 @@ export class Monitor {
     private last: LabState | null = null;
     readonly answered: Record<string, number> = {};
 
-    constructor(private readonly config: DemoAppConfig) {}
+    /** The servers polled, by index: the desired topology's, as last read. */
+    private indexes: number[] = [];
+
+    constructor(private readonly config: DemoAppConfig, private readonly connectTo: typeof connect = connect) {}
 
     get latest(): LabState | null {
         return this.last;
@@ -30,12 +37,14 @@ export class Monitor {
 
     /** One poll of every server and the endpoint. */
     async poll(writesTo: string | null): Promise<LabState> {
+        if (this.indexes.length === 0) this.indexes = await this.discover();
         const [observed, endpoint] = await Promise.all([
-            Promise.all(this.config.servers.map((s) => this.observe(s))),
+            Promise.all(this.indexes.map((i) => this.observe(serverTarget(this.config, i)))),
             this.endpoint(),
         ]);
         const source = findSource(observed.map((o) => o.state));
         const desired = (observed.find((o) => o.state.name === source) ?? observed.find((o) => o.desired))?.desired ?? null;
+        if (desired) this.follow(serverIndexes(desired));
         const sourceGtid = observed.find((o) => o.state.name === source)?.gtid ?? null;
         const servers = observed.map((o) => withDesired(withMissing(o, sourceGtid, this.config.flavor), desired));
         this.last = {
@@ -45,12 +54,37 @@ export class Monitor {
         return this.last;
     }
 
-    private async observe(s: DemoAppConfig["servers"][number]): Promise<Observed> {
+    /** Before any server is known: the desired topology through the read endpoint (every server holds it). */
+    private async discover(): Promise<number[]> {
+        let c: Conn | undefined;
+        try {
+            c = await this.connectTo(this.config.readEndpoint, this.config.monitor);
+            return serverIndexes(await rows(c, `SELECT server_index FROM ${this.config.desiredTable}`));
+        } catch {
+            return [];
+        } finally {
+            close(c);
+        }
+    }
+
+    /** The next polls' servers; connections to servers the lab no longer has are closed. */
+    private follow(indexes: number[]): void {
+        if (indexes.length === 0) return;
+        const kept = new Set(indexes.map((i) => serverTarget(this.config, i).name));
+        for (const [name, c] of this.conns) {
+            if (kept.has(name)) continue;
+            close(c);
+            this.conns.delete(name);
+        }
+        this.indexes = indexes;
+    }
+
+    private async observe(s: ReturnType<typeof serverTarget>): Promise<Observed> {
         const base = { index: s.index, name: s.name };
         try {
             let c = this.conns.get(s.name);
             if (!c) {
-                c = await connect(s, this.config.monitor);
+                c = await this.connectTo(s, this.config.monitor);
                 this.conns.set(s.name, c);
             }
             return await this.read(c, base);

@@ -1,5 +1,5 @@
-/** The app's pure parts: input validation, GTID arithmetic, HAProxy's stats, finding the source. */
-import type { EndpointState, ServerState } from "./types";
+/** The app's pure parts: input validation, GTID arithmetic, HAProxy's stats, the servers, finding the source. */
+import type { DemoAppConfig, EndpointState, ServerState } from "./types";
 
 export const LIMITS = { name: 100, address: 200 } as const;
 
@@ -83,4 +83,16 @@ export function parseHaproxyCsv(csv: string, backend = "readers"): EndpointState
 export function findSource(servers: readonly Pick<ServerState, "name" | "reachable" | "observedRole">[]): string | null {
     const sources = servers.filter((s) => s.reachable && s.observedRole === "source");
     return sources.length === 1 ? sources[0].name : null;
+}
+
+/** Server `index` as the lab's containers reach it: its container name, which is also its name on the page. */
+export function serverTarget(config: Pick<DemoAppConfig, "serverHost" | "serverPort">, index: number): { index: number; name: string; host: string; port: number } {
+    const name = config.serverHost.split("{index}").join(String(index));
+    return { index, name, host: name, port: config.serverPort };
+}
+
+/** The servers of the desired topology's rows, by index, in order. */
+export function serverIndexes(desired: readonly Record<string, unknown>[]): number[] {
+    const indexes = desired.map((r) => Number(r.server_index)).filter((n) => Number.isInteger(n) && n >= 0);
+    return [...new Set(indexes)].sort((a, b) => a - b);
 }

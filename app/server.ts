@@ -121,7 +121,7 @@ export async function main(): Promise<void> {
     if (process.argv.includes("--health")) process.exit(await health(config));
     const { server, stop } = createApp(config);
     server.listen(config.listenPort, () => {
-        console.log(`demo app on :${config.listenPort}; servers ${config.servers.map((s) => s.name).join(", ")}; ` +
+        console.log(`demo app on :${config.listenPort}; servers ${config.serverHost} (as the desired topology lists them); ` +
             `reads through ${config.readEndpoint.host}`);
     });
     // PID 1 in its container: without handlers it would ignore the stop signal.

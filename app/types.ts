@@ -11,8 +11,13 @@ export interface DemoAppConfig {
     /** The app database, and the app's table in it. */
     readonly database: string;
     readonly table: string;
-    /** Every server of the lab by index, as the lab's containers reach it (container name, port 3306). */
-    readonly servers: readonly { readonly index: number; readonly name: string; readonly host: string; readonly port: number }[];
+    /**
+     * How the lab's containers reach server N: this name with `{index}` replaced by N (its container
+     * name), on `serverPort`. Which servers there are comes from the desired topology table, so a lab
+     * that gains or loses a server changes that table, not this file, and the app keeps running.
+     */
+    readonly serverHost: string;
+    readonly serverPort: number;
     /** The read endpoint (HAProxy over the replicas), and its stats page (CSV). */
     readonly readEndpoint: { readonly host: string; readonly port: number; readonly statsUrl: string };
     /** SELECT and INSERT on the app database: reads through the endpoint, writes on the source. */

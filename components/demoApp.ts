@@ -41,8 +41,8 @@ export interface DemoAppArgs {
     readonly flavor: Flavor;
     readonly imageVersion?: string;
     readonly database: string;
-    /** Every server by index, as the lab's containers reach it. */
-    readonly servers: readonly { index: number; name: string }[];
+    /** How the lab's containers reach server N: this name with `{index}` replaced by N. */
+    readonly serverHost: string;
     /** The read endpoint's container name. */
     readonly readEndpointHost: string;
     /** The current source, as Pulumi reaches it: the accounts and tables are written there. */
@@ -60,7 +60,8 @@ export interface DemoAppArgs {
 
 /**
  * The demo app (app/): one bundled file on a Node image, on the lab's network, with its own
- * least-privilege accounts. It finds the source itself, so a switchover never replaces it.
+ * least-privilege accounts. It finds the source itself and reads which servers there are from the
+ * desired topology table, so neither a switchover nor a scale-up replaces it.
  */
 export class DemoApp extends pulumi.ComponentResource {
     public readonly container: docker.Container;
@@ -128,13 +129,14 @@ export class DemoApp extends pulumi.ComponentResource {
 }
 
 /** The app's config file (secret: it holds the two passwords). */
-export function demoAppConfig(args: Pick<DemoAppArgs, "flavor" | "database" | "servers" | "readEndpointHost">, app: string, monitor: string): DemoAppConfig {
+export function demoAppConfig(args: Pick<DemoAppArgs, "flavor" | "database" | "serverHost" | "readEndpointHost">, app: string, monitor: string): DemoAppConfig {
     return {
         listenPort: APP_PORT,
         flavor: args.flavor,
         database: args.database,
         table: INFORMATION_TABLE,
-        servers: args.servers.map((s) => ({ index: s.index, name: s.name, host: s.name, port: 3306 })),
+        serverHost: args.serverHost,
+        serverPort: 3306,
         readEndpoint: { host: args.readEndpointHost, port: 3306, statsUrl: `http://${args.readEndpointHost}:8404/;csv` },
         app: { user: DEMO_USERS.app, password: app },
         monitor: { user: DEMO_USERS.monitor, password: monitor },

@@ -113,7 +113,7 @@ export class MysqlLab extends pulumi.ComponentResource {
         }, { parent: this });
 
         return s.servers.map((spec) => new MysqlServer(`${name}-server-${spec.index}`, {
-            containerName: `${args.namePrefix}-server-${spec.index}`,
+            containerName: serverContainerName(args.namePrefix, spec.index),
             imageId,
             flavor: s.flavor,
             imageVersion: s.imageVersion,
@@ -261,7 +261,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             flavor: s.flavor,
             imageVersion: s.imageVersion,
             database: s.database,
-            servers: this.servers.map((server, index) => ({ index, name: server.internalHost })),
+            serverHost: serverContainerName(args.namePrefix, "{index}"),
             readEndpointHost: `${args.namePrefix}-read`,
             source: { host: this.source.host, port: this.source.port, container: this.source.container },
             rootPassword: this.passwords.rootPassword,
@@ -290,4 +290,9 @@ export class MysqlLab extends pulumi.ComponentResource {
         // Encoded: a configured password may hold characters that end the user-info part of a URL.
         return pulumi.secret(pulumi.interpolate`mysql://${encodeURIComponent(user)}:${pulumi.output(password).apply(encodeURIComponent)}@${hostPort(server.host, server.port)}/${this.database}`);
     }
+}
+
+/** Server `index`'s container name, which is also its name on the lab's network. */
+function serverContainerName(namePrefix: string, index: number | string): string {
+    return `${namePrefix}-server-${index}`;
 }

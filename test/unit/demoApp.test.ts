@@ -10,7 +10,7 @@ import type { DemoAppConfig, ServerState } from "../../app/types";
 
 const CONFIG: DemoAppConfig = {
     listenPort: 0, flavor: "mysql", database: "app", table: "information",
-    servers: [0, 1, 2].map((index) => ({ index, name: `lab-server-${index}`, host: `lab-server-${index}`, port: 3306 })),
+    serverHost: "lab-server-{index}", serverPort: 3306,
     readEndpoint: { host: "lab-read", port: 3306, statsUrl: "http://lab-read:8404/;csv" },
     app: { user: "demo_app", password: "app-secret-pw" }, monitor: { user: "demo_monitor", password: "monitor-secret-pw" },
     desiredTable: "mysql_replicas.desired_topology",
@@ -91,6 +91,61 @@ describe("finding the source", () => {
         [{ errno: 1062 }, false], [{ errno: 1045 }, false],
     ])("error %p may mean the source moved: %p", (err, moved) => {
         expect(sourceMayHaveMoved(err)).toBe(moved);
+    });
+});
+
+describe("which servers the app polls", () => {
+    /** A lab of fake connections by host: server 0 the source, the others its replicas; all hold `desired`. */
+    function fakeLab(desired: { server_index: number; role: string }[]) {
+        const asked: string[] = [];
+        const closed: string[] = [];
+        const connectTo = async (t: { host: string }) => {
+            asked.push(t.host);
+            const source = t.host === "lab-server-0";
+            return {
+                async query(sql: string) {
+                    if (/^SELECT server_index FROM/.test(sql)) return [desired.map((d) => ({ server_index: d.server_index }))];
+                    if (/FROM mysql_replicas\.desired_topology/.test(sql)) return [desired.map((d) => ({ ...d, delay_seconds: 0, left_out: null }))];
+                    if (/@@server_id/.test(sql)) return [[{ id: Number(t.host.slice(-1)) + 1, version: "9.7.4", ro: source ? 0 : 1, sro: source ? 0 : 1, gtid: "" }]];
+                    if (/REPLICA STATUS/.test(sql)) return [source ? [] : [{ Source_Host: "lab-server-0", Replica_IO_Running: "Yes", Replica_SQL_Running: "Yes" }]];
+                    return [[]];
+                },
+                async end() {
+                    closed.push(t.host);
+                },
+            };
+        };
+        // The stats page is on a closed port of 127.0.0.1: unreadable, without a name lookup.
+        const config = { ...CONFIG, readEndpoint: { host: "lab-read", port: 3306, statsUrl: "http://127.0.0.1:1/;csv" } };
+        const monitor = new Monitor(config, connectTo as never);
+        const polled = async () => (await monitor.poll(null)).servers.map((x) => `${x.name} ${x.observedRole}/${x.configuredRole}`);
+        return { monitor, polled, asked, closed };
+    }
+
+    test("found through the read endpoint, then followed on the source: a server added or removed there is polled or dropped on the next poll", async () => {
+        const desired = [{ server_index: 0, role: "source" }, { server_index: 1, role: "replica" }];
+        const lab = fakeLab(desired);
+        expect(await lab.polled()).toEqual(["lab-server-0 source/source", "lab-server-1 replica/replica"]);
+        expect(lab.asked[0]).toBe("lab-read");
+
+        desired.push({ server_index: 2, role: "replica" });
+        // The poll that reads the new row still polls the old list; the next one has the new server.
+        await lab.polled();
+        expect(await lab.polled()).toEqual(["lab-server-0 source/source", "lab-server-1 replica/replica", "lab-server-2 replica/replica"]);
+
+        desired.splice(1, 1);
+        await lab.polled();
+        expect(await lab.polled()).toEqual(["lab-server-0 source/source", "lab-server-2 replica/replica"]);
+        expect(lab.closed).toContain("lab-server-1");
+        expect(lab.asked.filter((h) => h === "lab-read")).toHaveLength(1);
+    });
+
+    test("until the desired topology can be read, no server is made up", async () => {
+        const lab = fakeLab([]);
+        expect(await lab.polled()).toEqual([]);
+        expect(await lab.polled()).toEqual([]);
+        // It keeps asking through the endpoint.
+        expect(lab.asked).toEqual(["lab-read", "lab-read"]);
     });
 });
 
@@ -181,8 +236,8 @@ describe("the bundle", () => {
         expect(bundleDemoApp().sha256).toBe(sha256);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "demo-app-"));
         const port = 20000 + (process.pid % 5000);
-        // Servers that cannot be reached: the app must still serve, and say so.
-        const config = { ...CONFIG, listenPort: port, servers: [{ index: 0, name: "s0", host: "127.0.0.1", port: 1 }],
+        // A lab that cannot be reached: the app must still serve, and say so.
+        const config = { ...CONFIG, listenPort: port, serverHost: "127.0.0.1", serverPort: 1,
             readEndpoint: { host: "127.0.0.1", port: 1, statsUrl: "http://127.0.0.1:1/;csv" } };
         fs.writeFileSync(path.join(dir, "app.js"), code);
         fs.writeFileSync(path.join(dir, "app.json"), JSON.stringify(config));
@@ -203,7 +258,9 @@ describe("the bundle", () => {
             expect(await page.text()).toMatch(/<script src="page.js">/);
             expect((await (await fetch(`${url}/page.js`)).text()).length).toBeGreaterThan(1000);
             const state = await (await fetch(`${url}/api/state`)).json();
-            expect(state.servers[0]).toMatchObject({ name: "s0", reachable: false });
+            // No server is known: the desired topology could not be read through the endpoint.
+            expect(state.servers).toEqual([]);
+            expect(state.readEndpoint.error).toMatch(/stats unreadable/);
             expect(state.source).toBeNull();
             const post = (body: string, type = "application/json") => fetch(`${url}/add-information`, { method: "POST", headers: { "content-type": type }, body });
             expect((await post('{"name": ""}')).status).toBe(400);

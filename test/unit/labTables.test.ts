@@ -54,14 +54,14 @@ describe("the demo app's accounts and config", () => {
         expect(versionBefore(undefined, "10.5.9")).toBe(false);
     });
 
-    test("the config names every server and the endpoint by container name, and the app's own accounts, never root", () => {
+    test("the config names the servers (by index) and the endpoint by container name, and the app's own accounts, never root", () => {
         const c = demoAppConfig({
             flavor: "mysql", database: "app", readEndpointHost: "p-read",
-            servers: [{ index: 0, name: "p-server-0" }, { index: 1, name: "p-server-1" }],
+            serverHost: "p-server-{index}",
         }, "app-pw", "monitor-pw");
         expect(c).toMatchObject({
             database: "app", table: "information", desiredTable: "mysql_replicas.desired_topology",
-            servers: [{ index: 0, name: "p-server-0", host: "p-server-0", port: 3306 }, { index: 1, name: "p-server-1", host: "p-server-1", port: 3306 }],
+            serverHost: "p-server-{index}", serverPort: 3306,
             readEndpoint: { host: "p-read", port: 3306, statsUrl: "http://p-read:8404/;csv" },
             app: { user: DEMO_USERS.app, password: "app-pw" },
             monitor: { user: DEMO_USERS.monitor, password: "monitor-pw" },

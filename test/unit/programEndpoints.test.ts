@@ -104,7 +104,9 @@ describe("demo app", () => {
         expect(bundle.sourceHash).toBe(crypto.createHash("sha256").update(code).digest("hex"));
         expect(config.file).toBe("/etc/mysql-replicas/app.json");
         const parsed = JSON.parse(config.content!);
-        expect(parsed.servers.map((s: { name: string }) => s.name)).toEqual([0, 1, 2].map((i) => `mysql-replicas-dev-server-${i}`));
+        expect([parsed.serverHost, parsed.serverPort]).toEqual(["mysql-replicas-dev-server-{index}", 3306]);
+        expect(ofType(run, TYPES.container).filter((x) => x.name.includes("-server-")).map((x) => x.inputs.name))
+            .toEqual([0, 1, 2].map((i) => parsed.serverHost.replace("{index}", String(i))));
         expect(parsed.readEndpoint.host).toBe("mysql-replicas-dev-read");
         expect([parsed.app.user, parsed.monitor.user]).toEqual(["demo_app", "demo_monitor"]);
         expect(JSON.stringify(parsed)).not.toMatch(/root/);
@@ -112,6 +114,17 @@ describe("demo app", () => {
         // It starts once the read endpoint and every replication are in place.
         expect(c.dependencies).toContain(ofType(run, TYPES.container).find((x) => x.name === "lab-read-container")!.urn);
         for (const r of ofType(run, TYPES.replication)) expect(c.dependencies).toContain(r.urn);
+    });
+
+    test("a scale-up changes nothing of its container; only the desired topology's rows", async () => {
+        const [first, more] = await Promise.all([program({ replicaCount: "2" }), program({ replicaCount: "3" })]);
+        const inputs = (run: ProgramRun) => {
+            const c = app(run)!;
+            return { ...c.inputs, uploads: reveal(c.inputs.uploads) };
+        };
+        expect(inputs(more)).toEqual(inputs(first));
+        const desired = (run: ProgramRun) => ofType(run, "pulumi-nodejs:dynamic/sql:DesiredTopology")[0].inputs.servers as unknown[];
+        expect([desired(first).length, desired(more).length]).toEqual([3, 4]);
     });
 
     test("a switchover changes nothing of its container; only the desired topology's rows", async () => {

@@ -145,10 +145,10 @@ describe("flavors", () => {
         expect(template.inputs.volumeName).toBe("mysql-replicas-dev-template");
         expect((template.inputs.initFiles as { file: string; content: string }[]).map((f) => f.file))
             .toEqual(["/docker-entrypoint-initdb.d/mysql-replicas-fence.sql"]);
-        expect(isSecret(template.inputs.env)).toBe(true);
-        expect(template.additionalSecretOutputs).toContain("env");
-        // No server's id: the template never replicates.
-        expect(template.inputs.command).toContain("--server-id=4294967295");
+        expect(isSecret(template.inputs.rootPassword)).toBe(true);
+        expect(template.additionalSecretOutputs).toContain("rootPassword");
+        // mysqld initialises the directory itself, with no binary log: the template holds no GTID.
+        expect(template.inputs.command).toEqual(expect.arrayContaining(["--initialize-insecure", "--skip-log-bin"]));
         const copies = ofType(run, TYPES.dataCopy);
         expect(copies.map((c) => c.inputs.volumeName)).toEqual([0, 1, 2].map((i) => `mysql-replicas-dev-server-${i}-data`));
         for (const [i, c] of serverContainers(run).entries()) {
