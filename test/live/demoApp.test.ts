@@ -5,6 +5,7 @@
  * that applied its GTID; bad input is refused with nothing written; a planned switchover under app
  * traffic leaves the app container in place, writes work again within 2 s of the up, and no
  * acknowledged write is lost. A real Chromium watches the page through a switchover (screenshots kept).
+ * A scale-up and back does not replace the app either: it follows the desired topology table.
  */
 import type { AddReply, InformationReply, LabState } from "../../app/types";
 import { describeWithDocker, docker } from "../support/docker";
@@ -202,5 +203,26 @@ describeWithDocker("live: the demo app and its page (issue 18)", () => {
         } finally {
             await browser.close();
         }
+    });
+
+    test("a scale-up and back leaves the app in place; its state lists the added server, then drops it", async () => {
+        const appBefore = await appContainerId();
+        const added = `${PREFIX}-server-3`;
+        await stack.up({ replicaCount: 3 });
+        expect(await appContainerId()).toBe(appBefore);
+        const grown = await waitFor("the app to poll server 3 as a replica of server 0", 10_000, async () => {
+            const s = await state();
+            const x = s.servers.find((v) => v.name === added);
+            return x?.reachable && x.observedRole === "replica" && x.configuredRole === "replica" && x.replication?.sourceHost === NAMES[0] ? s : undefined;
+        }, 250);
+        expect(grown.servers.map((x) => x.name)).toEqual([...NAMES, added]);
+
+        await stack.up({ replicaCount: 2 });
+        expect(await appContainerId()).toBe(appBefore);
+        const shrunk = await waitFor("the app to stop polling server 3", 10_000, async () => {
+            const s = await state();
+            return s.servers.length === 3 ? s : undefined;
+        }, 250);
+        expect(shrunk.servers.map((x) => x.name)).toEqual(NAMES);
     });
 });
