@@ -7,7 +7,9 @@
  *      it healthy (the lab's own health check, which the lab's `wait` uses), and until it first takes
  *      a TCP login;
  *   2. wall time of `up` from nothing to a converged lab of 1+2, and of 1+5;
- *   3. wall time of the `up` that adds one replica to a lab (1+1) holding 100,000 rows.
+ *   3. wall time of the `up` that adds one replica to a lab (1+1) holding 100,000 rows;
+ *   4. then, while `npm run bench`'s writers load its source, of the `up` that adds two more, and the
+ *      time after it until both hold every row the source had when it ended (no target: reported).
  * Each is printed with its ratio to the cold start and its target (1.5×, 2.5×, 1.5×: only the lab's data
  * template pays for an initialisation, see components/replication/dataDirectory.ts). Everything it
  * creates is labelled bench-converge-* and removed at the end, also on failure.
@@ -19,10 +21,13 @@
  * (default: the test proxy image), BENCH_ROWS (100000), BENCH_COLD_RUNS (3), LIVE_VERBOSE=1.
  * Ports: 43300-43399 on 127.0.0.1.
  */
-import { parseMysqlUrl } from "../../scripts/lib/outputs";
+import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
+import { BENCH_TABLE, DEFAULT_OPTIONS, MAX_DURATION_S, runBench as runLoad } from "../../scripts/lib/bench";
+import { parseMysqlUrl, parseOutputs } from "../../scripts/lib/outputs";
 import { APP_TEST_IMAGE, PROXY_TEST_IMAGE, TEST_IMAGE } from "../support/images";
-import { insertRows, withConn } from "../support/mysql";
+import { insertRows, rows, sleep, waitFor, withConn } from "../support/mysql";
 import { LiveStack, StackConfig, forgetStack, liveStack, removeLabelled } from "../support/harness/liveStack";
 import { coldStart, imagePresent, log, median, runBench, seconds, slowest, timedUp } from "./common";
 
@@ -97,6 +102,45 @@ async function main(): Promise<void> {
     log("up: add one replica to the lab holding the rows");
     const add = await timedUp(c, { replicaCount: 2 });
     results.push({ what: `up: add a replica to a lab holding ${ROWS} rows`, ms: add.ms, target: 1.5, note: slowest(c) });
+
+    // The bench's writers (npm run bench, without readers: the endpoint is replaced as the servers change)
+    // load the source while two more replicas are added; then the new ones must catch up with it.
+    log("up: add two replicas while the bench's writers load the source");
+    const outputs = parseOutputs(add.outputs, "the converge bench's lab");
+    const signal = { stopped: false };
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "bench-converge-"));
+    const load = runLoad(outputs, { ...DEFAULT_OPTIONS, readers: 0, durationS: MAX_DURATION_S, outDir: out, progress: "none" }, undefined, signal);
+    load.catch(() => undefined); // awaited below; a failed load must not end the process first
+    let two: Awaited<ReturnType<typeof timedUp>>, upNote: string, caughtUp: number;
+    try {
+        await sleep(3000);
+        two = await timedUp(c, { replicaCount: 4 });
+        upNote = slowest(c);
+        const caughtUpFrom = Date.now();
+        const grown = parseOutputs(two.outputs, "the converge bench's lab");
+        const [, , , ...added] = grown.adminConnectionStrings;
+        // Rows are only ever inserted, with increasing ids: a replica that holds as many up to the source's
+        // last id as the source does has caught up to that point.
+        const upTo = (url: string, last: number) => withConn(url, async (conn) =>
+            Number((await rows(conn, `SELECT COUNT(*) AS n FROM ${grown.database}.${BENCH_TABLE} WHERE id <= ?`, [last]))[0].n));
+        const last = await withConn(grown.adminConnectionStrings[0], async (conn) =>
+            Number((await rows(conn, `SELECT MAX(id) AS n FROM ${grown.database}.${BENCH_TABLE}`))[0].n));
+        const expected = await upTo(grown.adminConnectionStrings[0], last);
+        await waitFor("the added replicas to hold every row the source had after the up", 120_000, async () => {
+            const counts = await Promise.all(added.map((url) => upTo(url, last).catch(() => -1)));
+            return counts.every((n) => n === expected) ? true : undefined;
+        }, 250);
+        caughtUp = Date.now() - caughtUpFrom;
+    } finally {
+        signal.stopped = true;
+    }
+    const loaded = await load;
+    fs.rmSync(out, { recursive: true, force: true });
+    results.push({ what: "up: add two replicas under the bench's write load", ms: two.ms, note: upNote });
+    results.push({
+        what: "  … then until both hold the source's rows as of then", ms: caughtUp,
+        note: `load: ${loaded.writes.perSecond.toFixed(0)} writes/s over ${loaded.elapsedS.toFixed(0)} s, ${loaded.writes.errors} failed`,
+    });
     await c.destroy();
 
     const base = cold.healthyMs;
