@@ -86,6 +86,12 @@ describe("read endpoint", () => {
 
 describe("demo app", () => {
     const app = (run: ProgramRun) => ofType(run, TYPES.container).find((c) => c.name === "lab-app-container");
+    /** The app container's inputs, its uploads revealed: what would replace it if they changed. */
+    const appInputs = (run: ProgramRun) => {
+        const c = app(run)!;
+        return { ...c.inputs, uploads: reveal(c.inputs.uploads) };
+    };
+    const desiredServers = (run: ProgramRun) => ofType(run, "pulumi-nodejs:dynamic/sql:DesiredTopology")[0].inputs.servers as unknown[];
 
     test("one container on the lab's network, published on bindAddress, its bundle uploaded from a file, its config secret", async () => {
         const run = await program({ replicaCount: "2" });
@@ -118,24 +124,14 @@ describe("demo app", () => {
 
     test("a scale-up changes nothing of its container; only the desired topology's rows", async () => {
         const [first, more] = await Promise.all([program({ replicaCount: "2" }), program({ replicaCount: "3" })]);
-        const inputs = (run: ProgramRun) => {
-            const c = app(run)!;
-            return { ...c.inputs, uploads: reveal(c.inputs.uploads) };
-        };
-        expect(inputs(more)).toEqual(inputs(first));
-        const desired = (run: ProgramRun) => ofType(run, "pulumi-nodejs:dynamic/sql:DesiredTopology")[0].inputs.servers as unknown[];
-        expect([desired(first).length, desired(more).length]).toEqual([3, 4]);
+        expect(appInputs(more)).toEqual(appInputs(first));
+        expect([desiredServers(first).length, desiredServers(more).length]).toEqual([3, 4]);
     });
 
     test("a switchover changes nothing of its container; only the desired topology's rows", async () => {
         const [first, moved] = await Promise.all([program({ replicaCount: "2" }), program({ replicaCount: "2", sourceIndex: "1" })]);
-        const inputs = (run: ProgramRun) => {
-            const c = app(run)!;
-            return { ...c.inputs, uploads: reveal(c.inputs.uploads) };
-        };
-        expect(inputs(moved)).toEqual(inputs(first));
-        const desired = (run: ProgramRun) => ofType(run, "pulumi-nodejs:dynamic/sql:DesiredTopology")[0].inputs.servers;
-        expect(desired(moved)).toEqual([
+        expect(appInputs(moved)).toEqual(appInputs(first));
+        expect(desiredServers(moved)).toEqual([
             { serverIndex: 0, role: "replica", delaySeconds: 0, leftOut: "" },
             { serverIndex: 1, role: "source", delaySeconds: 0, leftOut: "" },
             { serverIndex: 2, role: "replica", delaySeconds: 0, leftOut: "" },
