@@ -42,12 +42,15 @@ function membersOf(opened: readonly Opened[]): Map<number, Member> {
     return new Map(opened.filter(isOpen).map((m) => [m.index, m]));
 }
 
+/** An IO thread on its way to the source: MariaDB says "Preparing" before "Connecting". */
+const IO_STARTING = ["Connecting", "Preparing"]; // an array: Pulumi's closure serialization does not keep a Set
+
 /** The facts of every server; while a replica's IO thread is still connecting (its source just restarted), looks again, up to `seconds`. */
 async function settledFacts(opened: readonly Opened[], reference: number, seconds: number): Promise<MemberFacts[]> {
     const until = Date.now() + seconds * 1000;
     for (;;) {
         const facts = await observe(opened, reference);
-        if (Date.now() >= until || !facts.some((f) => f.replica?.configured && f.replica.ioRunning === "Connecting")) return facts;
+        if (Date.now() >= until || !facts.some((f) => f.replica?.configured && IO_STARTING.includes(f.replica.ioRunning))) return facts;
         await sleep(500);
     }
 }

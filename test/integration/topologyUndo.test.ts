@@ -64,13 +64,23 @@ describeWithDocker(`a failed switchover is undone, on ${TEST_IMAGE}`, () => {
         return String(row.g).split(",").filter((part) => part.split("-")[1] === String(row.id)).join(",");
     }
 
+    /** The replica's status once its IO thread has left "Preparing"/"Connecting" (START returns before it connects), within 10 s. */
+    async function ioSettled(name: string): Promise<Awaited<ReturnType<TestLab["replicaStatus"]>>> {
+        const until = Date.now() + 10_000;
+        for (;;) {
+            const st = await lab.replicaStatus(name);
+            if (!["Preparing", "Connecting"].includes(st.ioRunning) || Date.now() > until) return st;
+            await new Promise((r) => setTimeout(r, 200));
+        }
+    }
+
     /** Server 0 the source, writable and replicating from nothing; 1 and 2 fenced replicas of it; a new row reaches both; nothing errant. */
     async function expectOldSourceBack(): Promise<void> {
         const mysql = (await lab.version("s0")).flavor === "mysql";
         expect(await readOnly(0)).toEqual({ readOnly: 0, superReadOnly: mysql ? 0 : null });
         expect((await lab.replicaStatus("s0")).configured).toBe(false);
         for (const i of [1, 2]) {
-            const st = await lab.replicaStatus(NAMES[i]);
+            const st = await ioSettled(NAMES[i]);
             expect({ server: i, source: st.sourceHost, io: st.ioRunning, sql: st.sqlRunning, ...(await readOnly(i)) })
                 .toEqual({ server: i, source: server(0).containerName, io: "Yes", sql: "Yes", readOnly: 1, superReadOnly: mysql ? 1 : null });
         }
