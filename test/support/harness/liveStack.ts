@@ -34,6 +34,8 @@ import { findPulumiCli } from "../../../scripts/lib/pulumiCli";
 export const PROJECT = "mysql-replicas";
 const ROOT = path.resolve(__dirname, "../../..");
 const RUNNER = path.join(__dirname, "mockRuntime", "runner.ts");
+/** The runner's TypeScript loader: transpiles as ts-node's transpile-only mode, cached across runs. */
+const REGISTER = path.join(__dirname, "mockRuntime", "register.js");
 /** The passphrase of test stacks' secrets (state file, or the file backend's secrets provider). */
 export const TEST_PASSPHRASE = process.env.LIVE_PASSPHRASE ?? "mysql-replicas-live-test-passphrase";
 const DEFAULT_STATE_DIR = path.join(os.tmpdir(), "mysql-replicas-live");
@@ -353,9 +355,9 @@ class MockRuntimeStack extends BaseStack {
             try {
                 child = fork(RUNNER, [], {
                     cwd: ROOT,
-                    execArgv: ["-r", "ts-node/register/transpile-only"],
+                    execArgv: ["-r", REGISTER],
                     stdio: ["ignore", "pipe", "pipe", "ipc"],
-                    env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"), TS_NODE_TRANSPILE_ONLY: "true" },
+                    env: process.env,
                 });
             } catch (err) {
                 reject(err);

@@ -49,6 +49,8 @@ import { isSecretWrapper, reveal } from "../harness/mockRuntime/values";
 
 export { isSecretWrapper as isSecret, reveal };
 
+let typescript: unknown;
+
 /** Loads index.ts afresh (a new module registry, as each `pulumi up` is a new process) and records it. */
 export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
     const stack = opts.stack ?? "dev";
@@ -61,6 +63,10 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
 
     jest.resetModules();
     jest.isolateModules(() => {
+        // The SDK's closure serializer parses functions with TypeScript, which keeps no state of a run:
+        // one copy serves every run, where each fresh registry would evaluate its 9 MB again.
+        typescript ??= jest.requireActual("typescript");
+        jest.doMock("typescript", () => typescript);
         pulumi = require("@pulumi/pulumi");
         settings = require("@pulumi/pulumi/runtime/settings");
         pulumi.runtime.setMocks({

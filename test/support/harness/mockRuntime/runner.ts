@@ -1,7 +1,7 @@
 /**
  * One `pulumi up/preview/refresh/destroy` of the mock-runtime path, in a process of its own (a fresh
  * Pulumi runtime and module registry, as the real engine starts a new program process each time).
- * Started by liveStack with `node -r ts-node/register/transpile-only`; receives a RunRequest over IPC
+ * Started by liveStack with `node -r ./register.js` (its TypeScript loader); receives a RunRequest over IPC
  * and answers with a RunResponse. Progress lines go to stderr.
  */
 import Docker from "dockerode";
