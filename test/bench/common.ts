@@ -64,7 +64,7 @@ export async function coldStart(image: string, stack: string, hostPort: number):
 /** The slowest steps of the last operation (mock-runtime records their durations). */
 export function slowest(stack: LiveStack, n = 3): string {
     const steps = (stack.lastSteps as Step[]).filter((s) => s.ms !== undefined).sort((a, b) => b.ms! - a.ms!).slice(0, n);
-    return steps.map((s) => `${s.name} ${s.op} ${seconds(s.ms!)}s`).join(", ");
+    return `slowest steps: ${steps.map((s) => `${s.name} ${s.op} ${seconds(s.ms!)}s`).join(", ")}`;
 }
 
 /** An up, timed. */
