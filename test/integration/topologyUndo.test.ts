@@ -9,7 +9,7 @@ import { perform, type RunOptions } from "../../components/replication/steps";
 import { describeWithDocker } from "../support/docker";
 import { TEST_IMAGE } from "../support/images";
 import type { TestLab, TestServer } from "../support/labs/testLab";
-import { openConnection } from "../support/mysql";
+import { openConnection, waitFor } from "../support/mysql";
 import { type Drivers, replicationInputs, roleInputs, setUpSource, useLab } from "./helpers";
 
 jest.setTimeout(180_000);
@@ -64,15 +64,11 @@ describeWithDocker(`a failed switchover is undone, on ${TEST_IMAGE}`, () => {
         return String(row.g).split(",").filter((part) => part.split("-")[1] === String(row.id)).join(",");
     }
 
-    /** The replica's status once its IO thread has left "Preparing"/"Connecting" (START returns before it connects), within 10 s. */
-    async function ioSettled(name: string): Promise<Awaited<ReturnType<TestLab["replicaStatus"]>>> {
-        const until = Date.now() + 10_000;
-        for (;;) {
-            const st = await lab.replicaStatus(name);
-            if (!["Preparing", "Connecting"].includes(st.ioRunning) || Date.now() > until) return st;
-            await new Promise((r) => setTimeout(r, 200));
-        }
-    }
+    /** The replica's status once its IO thread has left "Preparing"/"Connecting" (START returns before it connects). */
+    const ioSettled = (name: string) => waitFor(`${name}'s IO thread to leave Preparing/Connecting`, 10_000, async () => {
+        const st = await lab.replicaStatus(name);
+        return ["Preparing", "Connecting"].includes(st.ioRunning) ? undefined : st;
+    }, 200);
 
     /** Server 0 the source, writable and replicating from nothing; 1 and 2 fenced replicas of it; a new row reaches both; nothing errant. */
     async function expectOldSourceBack(): Promise<void> {

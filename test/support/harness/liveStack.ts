@@ -357,7 +357,6 @@ class MockRuntimeStack extends BaseStack {
                     cwd: ROOT,
                     execArgv: ["-r", REGISTER],
                     stdio: ["ignore", "pipe", "pipe", "ipc"],
-                    env: process.env,
                 });
             } catch (err) {
                 reject(err);
