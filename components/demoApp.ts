@@ -111,7 +111,9 @@ export class DemoApp extends pulumi.ComponentResource {
                 { file: APP_FILE, source: bundle.file, sourceHash: bundle.sha256 },
                 { file: CONFIG_FILE, content: config },
             ],
-            healthcheck: { tests: ["CMD", "node", APP_FILE, "--health"], interval: "1s", timeout: "2s", retries: 30 },
+            // The check is a node process that loads the app's bundle: on a loaded 2-core machine that took
+            // over 2 s every time for a whole minute (CI), so it gets as long as a slow start needs.
+            healthcheck: { tests: ["CMD", "node", APP_FILE, "--health"], interval: "1s", timeout: "10s", retries: 30 },
             wait: true,
             waitTimeout: 60,
             restart: "unless-stopped",
