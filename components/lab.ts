@@ -100,13 +100,13 @@ export class MysqlLab extends pulumi.ComponentResource {
         const s = args.settings;
         const imageId = this.imageId(`${name}-image`, s.image, s.pullImage);
         // One initialisation for the whole lab: every server's empty volume starts as a copy of this
-        // (the fence persisted on MySQL 8+), with its own server_id and a new server UUID. MySQL only:
-        // a MariaDB server initialises in a few seconds, and a template would come before the servers
-        // instead of beside them (test/bench/README.md, "Convergence figures").
-        const template = s.flavor !== "mysql" ? undefined : new DataTemplate(`${name}-data-template`, {
+        // (the fence persisted on MySQL 8+), with its own server_id (and, on MySQL, a new server UUID).
+        const templateArgs = templateInitArgs(s.flavor, s.imageVersion);
+        const template = templateArgs === undefined ? undefined : new DataTemplate(`${name}-data-template`, {
             volumeName: `${args.namePrefix}-template`,
             image: imageId,
-            command: templateInitArgs(s.imageVersion),
+            flavor: s.flavor,
+            command: templateArgs,
             rootPassword: this.passwords.rootPassword,
             initFiles: initFiles(s.flavor, s.imageVersion),
             labels: args.labels,

@@ -45,10 +45,7 @@ const LIVE_ONLY_ON = {
 };
 
 /** Integration files that concern one flavor only, run on its test-bed images only (as LIVE_ONLY_ON). */
-const INTEGRATION_ONLY_ON = {
-    // The data template: the lab makes one on MySQL only (mysqld --initialize-insecure).
-    "dataDirectory.test.ts": ["mysql-replicas/mysql:9.7"],
-};
+const INTEGRATION_ONLY_ON = {};
 
 /** The files of this suite left out on `image`, by LIVE_ONLY_ON or INTEGRATION_ONLY_ON. */
 function leftOut(image) {

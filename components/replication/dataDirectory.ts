@@ -1,8 +1,8 @@
 /**
  * Bring-up that pays for one initialisation per lab, not one per server. A DataTemplate initialises
- * one data directory with the image's own server binary (`mysqld --initialize-insecure`, root's
- * password and the fence from an --init-file), in a container of its own with no network; its volume
- * is the lab's template. That is the part of the image's first start that takes the time, without its
+ * one data directory with the image's own tools (MySQL: `mysqld --initialize-insecure`, root's
+ * password and the fence from an --init-file; MariaDB: `mariadb-install-db`, root's password from an
+ * --extra-file), in a container of its own with no network; its volume is the lab's template. That is the part of the image's first start that takes the time, without its
  * init server or a first real start, which the template does not need. A DataCopy gives each server's
  * empty volume a copy of it before the server's first start, without what makes a server itself: the
  * server UUID (auto.cnf), the binary logs, the TLS keys. The server then starts as if restarted (the
@@ -17,13 +17,16 @@ import * as pulumi from "@pulumi/pulumi";
 import type Docker from "dockerode";
 import { type InputTable, changedInputs, diffOf, withDefaults } from "./inputs";
 import { templateInitSql } from "./sql/initialise";
+import type { Flavor } from "./sql/vocabulary";
 
 export interface DataTemplateInputs {
     /** The template's volume. */
     readonly volumeName: string;
     /** The server image's id. */
     readonly image: string;
-    /** mysqld's options for the initialisation (serverOptions.ts, templateInitArgs). */
+    /** Which tool initialises: mysqld (MySQL) or mariadb-install-db (MariaDB). */
+    readonly flavor: Flavor;
+    /** The tool's options for the initialisation (serverOptions.ts, templateInitArgs). */
     readonly command: readonly string[];
     /** Root's password: secret. */
     readonly rootPassword: string;
@@ -124,32 +127,47 @@ async function logTail(c: Docker.Container): Promise<string> {
 /** Where the init file goes in the initialising container (its own layer, gone with it). */
 const INIT_FILE = "/tmp/mysql-replicas-init.sql";
 
-/** Initialises the template: `mysqld --initialize-insecure --init-file`, as the image's own user, then gone. */
+/**
+ * The initialising container's program: the image's own tool, as the image's user, with the SQL file.
+ * The data directory belongs to mysql, as the image's entrypoint makes it; the tools drop to that user.
+ */
+function initialiser(i: DataTemplateInputs): { tool: string; entrypoint: string[]; cmd: string[] } {
+    const tool = i.flavor === "mariadb" ? "mariadb-install-db" : "mysqld --initialize-insecure";
+    const program = i.flavor === "mariadb" ? "mariadb-install-db --datadir=/var/lib/mysql" : "mysqld";
+    const sqlOption = i.flavor === "mariadb" ? "--extra-file" : "--init-file";
+    return {
+        tool,
+        entrypoint: ["sh", "-c", `chown mysql:mysql /var/lib/mysql && exec ${program} "$@"`, "initialise"],
+        cmd: [...i.command, `${sqlOption}=${INIT_FILE}`],
+    };
+}
+
+/** Initialises the template with the image's own tool and the lab's SQL, in a container then gone. */
 async function initialise(i: DataTemplateInputs): Promise<void> {
     const docker = engine();
     // What an earlier, cut-short attempt left.
     await docker.getContainer(`${i.volumeName}-init`).remove({ force: true }).catch(ignoreGone);
     await docker.getVolume(i.volumeName).remove().catch(ignoreGone);
     await docker.createVolume({ Name: i.volumeName, Labels: i.labels });
+    const run = initialiser(i);
     const container = await docker.createContainer({
         name: `${i.volumeName}-init`,
         Image: i.image,
-        // As the image's entrypoint: the data directory belongs to mysql; mysqld drops to that user itself.
-        Entrypoint: ["sh", "-c", 'chown mysql:mysql /var/lib/mysql && exec mysqld "$@"', "mysqld"],
-        Cmd: [...i.command, `--init-file=${INIT_FILE}`],
+        Entrypoint: run.entrypoint,
+        Cmd: run.cmd,
         Labels: i.labels,
         HostConfig: { Binds: [`${i.volumeName}:/var/lib/mysql`], NetworkMode: "none" },
     });
     let failure: Error | undefined;
     try {
-        const sql = templateInitSql(i.rootPassword, i.initFiles.map((f) => f.content));
+        const sql = templateInitSql(i.flavor, i.rootPassword, i.initFiles.map((f) => f.content));
         await container.putArchive(tarOneFile(INIT_FILE.slice(INIT_FILE.lastIndexOf("/") + 1), sql, 0o644), { path: "/tmp" });
         await container.start();
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<"timeout">((resolve) => { timer = setTimeout(() => resolve("timeout"), i.timeoutSeconds * 1000); });
         const ended = await Promise.race([container.wait(), timeout]).finally(() => clearTimeout(timer));
         if (ended === "timeout") throw new Error(`the initialisation took over ${i.timeoutSeconds} s:\n${await logTail(container)}`);
-        if (ended.StatusCode !== 0) throw new Error(`mysqld --initialize-insecure failed (exit ${ended.StatusCode}):\n${await logTail(container)}`);
+        if (ended.StatusCode !== 0) throw new Error(`${run.tool} failed (exit ${ended.StatusCode}):\n${await logTail(container)}`);
     } catch (err) {
         failure = err as Error;
     }
@@ -165,6 +183,8 @@ async function initialise(i: DataTemplateInputs): Promise<void> {
 const TEMPLATE_INPUTS: InputTable<DataTemplateInputs> = {
     volumeName: { change: "replace" },
     image: { change: "replace" },
+    // Templates made before MariaDB had one were all MySQL's.
+    flavor: { change: "replace", byDefault: "mysql" },
     command: { change: "replace" },
     rootPassword: { change: "replace" },
     initFiles: { change: "replace" },
@@ -243,6 +263,7 @@ export const dataCopyProvider: pulumi.dynamic.ResourceProvider<DataCopyInputs, D
 export interface DataTemplateArgs {
     readonly volumeName: pulumi.Input<string>;
     readonly image: pulumi.Input<string>;
+    readonly flavor: Flavor;
     readonly command: pulumi.Input<pulumi.Input<string>[]>;
     readonly rootPassword: pulumi.Input<string>;
     readonly initFiles: pulumi.Input<{ file: string; content: string }[]>;

@@ -1,7 +1,7 @@
 /**
  * Issue 21, one initialisation per lab: the DataTemplate and DataCopy providers against the Docker
- * engine and a MySQL test image (the lab makes a template on MySQL only; test/matrix.js runs this file
- * there). The template is the image's own `mysqld --initialize-insecure` with an init file; servers
+ * engine and every test image. The template is the image's own `mysqld --initialize-insecure` with an
+ * init file (MySQL) or `mariadb-install-db` with an extra file (MariaDB); servers
  * started on copies of it are each themselves (server_id from their command, a server UUID of their
  * own), hold no GTID and no initialisation transaction in a binary log, take the configured root
  * password, and are fenced from their first start. A volume that holds data is never overwritten.
@@ -41,15 +41,15 @@ describeWithDocker(`one initialisation per lab: data template and copies on ${TE
     beforeAll(async () => {
         run = await CopyRun.start();
         template = {
-            volumeName: `mrit-datadir-${run.runId}-template`, image: TEST_IMAGE,
-            command: templateInitArgs(version), rootPassword, initFiles: initFiles(flavor, version), labels: run.labels(), timeoutSeconds: 240,
+            volumeName: `mrit-datadir-${run.runId}-template`, image: TEST_IMAGE, flavor,
+            command: templateInitArgs(flavor, version)!, rootPassword, initFiles: initFiles(flavor, version), labels: run.labels(), timeoutSeconds: 240,
         };
     });
     afterAll(async () => {
         await run?.cleanup();
     });
 
-    test("the template is the image's mysqld --initialize-insecure, on a volume of its own", async () => {
+    test("the template is the image's own initialisation (mysqld --initialize-insecure, mariadb-install-db), on a volume of its own", async () => {
         const created = await dataTemplateProvider.create!(template);
         expect(created.id).toBe(template.volumeName);
         expect((await dataTemplateProvider.read!(created.id, template)).id).toBe(template.volumeName);

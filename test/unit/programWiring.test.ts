@@ -134,8 +134,18 @@ describe("flavors", () => {
         expect((c.inputs.healthcheck as { tests: string[] }).tests[1]).toBe("mariadb-admin");
         // MariaDB cannot fence root (READ_ONLY ADMIN): it starts from --read-only=ON alone.
         expect(c.inputs.uploads ?? []).toEqual([]);
-        // Its servers initialise themselves, in parallel: no data template, no copies.
+        // One template by mariadb-install-db, with no binary log; every server starts on a copy.
+        const [template, ...more] = ofType(run, TYPES.dataTemplate);
+        expect(more).toEqual([]);
+        expect(template.inputs.flavor).toBe("mariadb");
+        expect(template.inputs.command).toEqual(expect.arrayContaining(["--skip-log-bin", "--auth-root-authentication-method=normal"]));
+        expect(ofType(run, TYPES.dataCopy)).toHaveLength(serverContainers(run).length);
+    });
+
+    test("MariaDB before 10.4 (no mariadb-install-db) has no template: its servers initialise themselves", async () => {
+        const run = await program({ image: "mariadb:10.3" });
         expect([...ofType(run, TYPES.dataTemplate), ...ofType(run, TYPES.dataCopy)]).toEqual([]);
+        expect(serverContainers(run)).toHaveLength(3);
     });
 
     test("one data template per lab, initialised with the fence (MySQL) and the root password as a secret; each server starts on a copy", async () => {
@@ -143,6 +153,7 @@ describe("flavors", () => {
         const [template, ...more] = ofType(run, TYPES.dataTemplate);
         expect(more).toEqual([]);
         expect(template.inputs.volumeName).toBe("mysql-replicas-dev-template");
+        expect(template.inputs.flavor).toBe("mysql");
         expect((template.inputs.initFiles as { file: string; content: string }[]).map((f) => f.file))
             .toEqual(["/docker-entrypoint-initdb.d/mysql-replicas-fence.sql"]);
         expect(isSecret(template.inputs.rootPassword)).toBe(true);

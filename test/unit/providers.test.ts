@@ -237,15 +237,18 @@ describe("older saved state, read through each provider's input table", () => {
         expect(await topology.diff("topology", older, news)).toEqual({ changes: false, replaces: [] });
         expect(await topology.diff("topology", older, { ...news, timeoutSeconds: 300 })).toEqual({ changes: true, replaces: [] });
     });
-    test("a data template saved before its time bound existed reads as 300 s; a copy's new image is only recorded", async () => {
+    test("a data template saved before its time bound and flavor existed reads as MySQL's, 300 s; a copy's new image is only recorded", async () => {
         const { dataCopyProvider, dataTemplateProvider } = await import("../../components/replication/dataDirectory");
         const older = { volumeName: "t", image: "sha256:1", command: ["--x"], rootPassword: "pw", initFiles: [], labels: {} };
-        expect(await dataTemplateProvider.diff!("t", older as never, { ...older, timeoutSeconds: 300 })).toMatchObject({ changes: false });
-        expect(await dataTemplateProvider.diff!("t", older as never, { ...older, image: "sha256:2", timeoutSeconds: 300 }))
+        const now = { ...older, flavor: "mysql" as const, timeoutSeconds: 300 };
+        expect(await dataTemplateProvider.diff!("t", older as never, now)).toMatchObject({ changes: false });
+        expect(await dataTemplateProvider.diff!("t", older as never, { ...now, image: "sha256:2" }))
             .toMatchObject({ changes: true, replaces: ["image"] });
+        expect(await dataTemplateProvider.diff!("t", older as never, { ...now, flavor: "mariadb" }))
+            .toMatchObject({ changes: true, replaces: ["flavor"] });
         // A template made by the image's first start (its environment and health check) is made again the new way.
         const first = { volumeName: "t", image: "sha256:1", command: ["--x"], env: ["A=1"], initFiles: [], healthTest: ["CMD"], labels: {} };
-        expect(await dataTemplateProvider.diff!("t", first as never, { ...older, timeoutSeconds: 300 }))
+        expect(await dataTemplateProvider.diff!("t", first as never, now))
             .toMatchObject({ changes: true, replaces: ["rootPassword"], deleteBeforeReplace: true });
         const copy = { templateVolume: "t", volumeName: "v", image: "sha256:1", labels: {} };
         expect(await dataCopyProvider.diff!("v", { ...copy, result: "copied" }, { ...copy, image: "sha256:2" }))

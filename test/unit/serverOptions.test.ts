@@ -94,15 +94,37 @@ describe("copies of the data template", () => {
 
     test.each([["5.7", false], ["8.0.22", true], ["8.4", true], ["9.7", true], [undefined, true]])(
         "the template of MySQL %s is mysqld --initialize-insecure, binary log off", (version, skipsLog) => {
-            const args = templateInitArgs(version);
+            const args = templateInitArgs("mysql", version)!;
             expect(args.slice(0, 2)).toEqual(["--user=mysql", "--initialize-insecure"]);
             // 8.0+ logs by default: a logged initialisation would give every copy transactions of its own.
             expect(args.includes("--skip-log-bin")).toBe(skipsLog);
             expect(args.some((a) => a.startsWith("--log-bin"))).toBe(false);
         });
 
+    test.each([["10.4", true], ["10.11", true], ["11.8", true], [undefined, true], ["10.3", false]])(
+        "the template of MariaDB %s is mariadb-install-db, binary log off (none before 10.4: %s)", (version, made) => {
+            const args = templateInitArgs("mariadb", version);
+            if (!made) {
+                // No mariadb-install-db and no global_priv table: each server initialises itself.
+                expect(args).toBeUndefined();
+                return;
+            }
+            expect(args).toEqual(expect.arrayContaining(["--user=mysql", "--skip-log-bin", "--skip-test-db", "--auth-root-authentication-method=normal"]));
+            expect(args!.some((a) => a.startsWith("--log-bin") || a.startsWith("--initialize"))).toBe(false);
+        });
+
+    test("MariaDB's template SQL writes root's accounts into the grant tables (bootstrap refuses account statements)", () => {
+        const sql = templateInitSql("mariadb", "it's\\a\nsecret", initFiles("mariadb", "11.8").map((f) => f.content)).split("\n");
+        // mariadb-install-db runs it in bootstrap mode: no CREATE USER, ALTER USER or GRANT could run there.
+        expect(sql.filter((l) => /^(CREATE|ALTER) USER|^GRANT|^FLUSH/.test(l))).toEqual([]);
+        expect(sql).toContain("DELETE FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost';");
+        expect(sql.find((l) => l.startsWith("UPDATE mysql.global_priv"))).toContain("PASSWORD('it\\'s\\\\a\\nsecret')");
+        expect(sql.find((l) => l.startsWith("INSERT INTO mysql.global_priv"))).toContain("SELECT '%', User, Priv");
+        expect(sql.at(-1)).toBe("");
+    });
+
     test("the template's init file sets root's password unlogged, then runs the fence without its comments", () => {
-        const sql = templateInitSql("it's\\a\nsecret", initFiles("mysql", "9.7").map((f) => f.content)).split("\n");
+        const sql = templateInitSql("mysql", "it's\\a\nsecret", initFiles("mysql", "9.7").map((f) => f.content)).split("\n");
         expect(sql[0]).toBe("SET @@SESSION.SQL_LOG_BIN = 0;");
         expect(sql).toContain("ALTER USER 'root'@'localhost' IDENTIFIED BY 'it\\'s\\\\a\\nsecret';");
         expect(sql).toContain("CREATE USER 'root'@'%' IDENTIFIED BY 'it\\'s\\\\a\\nsecret';");

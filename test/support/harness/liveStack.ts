@@ -355,7 +355,8 @@ class MockRuntimeStack extends BaseStack {
             try {
                 child = fork(RUNNER, [], {
                     cwd: ROOT,
-                    execArgv: ["-r", REGISTER],
+                    // LIVE_CPU_PROF=dir: one V8 CPU profile per runner, for finding where an up spends its CPU.
+                    execArgv: ["-r", REGISTER, ...(process.env.LIVE_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.LIVE_CPU_PROF}`] : [])],
                     stdio: ["ignore", "pipe", "pipe", "ipc"],
                 });
             } catch (err) {
