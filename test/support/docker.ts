@@ -15,9 +15,9 @@ import * as fs from "node:fs";
 import Docker from "dockerode";
 import { imageTagVersion, inferFlavor } from "../../components/imageName";
 import type { Flavor } from "../../components/replication/sql";
-import { healthcheck, serverArgs, serverEnv } from "../../components/serverOptions";
+import { healthcheck, serverArgs, serverEnv, templateInitArgs } from "../../components/serverOptions";
 import { TEST_IMAGE } from "./images";
-import { demuxLogs } from "../../components/replication/dataDirectory";
+import { dataCopyProvider, dataTemplateProvider, demuxLogs } from "../../components/replication/dataDirectory";
 
 // ---------------------------------------------------------------- is there an engine
 
@@ -277,6 +277,26 @@ export interface ServerContainerSpec {
     readonly flavor?: Flavor;
     /** Docker starts it again when mysqld exits, as the lab's containers (a CLONE recipient needs it). */
     readonly restartUnlessStopped?: boolean;
+    /** A data template (createDataTemplate) the empty volume gets a copy of, as the lab's servers do; none: the image initialises it. */
+    readonly templateVolume?: string;
+}
+
+/**
+ * A run's data template, made as the lab makes its own (components/replication/dataDirectory.ts, the
+ * image's own initialisation, root's password set) but without the lab's fence file, so a test server
+ * starts as one the image initialised (read_only from its command only). Servers given it
+ * (ServerContainerSpec.templateVolume) start on copies: one initialisation per run, not one per server.
+ * Returns the volume, or undefined where the lab makes no template (MariaDB before 10.4).
+ */
+export async function createDataTemplate(o: { volumeName: string; image: string; rootPassword: string; labels: Record<string, string> }):
+    Promise<string | undefined> {
+    const { flavor, version } = imageServer(o.image);
+    const command = templateInitArgs(flavor, version);
+    if (command === undefined) return undefined;
+    await dataTemplateProvider.create!({
+        volumeName: o.volumeName, image: o.image, flavor, command, rootPassword: o.rootPassword, initFiles: [], labels: o.labels, timeoutSeconds: 240,
+    });
+    return o.volumeName;
 }
 
 /** The flavor and tag version of a server image, as the program reads them from its name. */
@@ -293,6 +313,9 @@ export function imageServer(image: string, flavor?: Flavor): { flavor: Flavor; v
 export async function createServerContainer(spec: ServerContainerSpec): Promise<string> {
     const volume = dataVolume(spec.name);
     await docker.createVolume({ Name: volume, Labels: spec.labels });
+    if (spec.templateVolume) {
+        await dataCopyProvider.create!({ templateVolume: spec.templateVolume, volumeName: volume, image: spec.image, labels: spec.labels });
+    }
     const { flavor, version } = imageServer(spec.image, spec.flavor);
     const hc = healthcheck(flavor);
     const container = await docker.createContainer({

@@ -22,7 +22,7 @@ import type { Connection } from "mysql2/promise";
 import { sleep } from "../../../components/replication/connection";
 import * as sql from "../../../components/replication/sql";
 import {
-    LabRun, type RunKind, containerLogs, createNetwork, createServerContainer, docker, ignoreMissingOrStopped, imageServer, objectsOfRun,
+    LabRun, type RunKind, containerLogs, createDataTemplate, createNetwork, createServerContainer, docker, ignoreMissingOrStopped, imageServer, objectsOfRun,
     startHealthy, tarOneFile, waitHealthy,
 } from "../docker";
 import { close, open, query, serverVersion } from "../../../scripts/lib/db";
@@ -70,6 +70,8 @@ export class DockerLab extends LabRun {
     /** The accounts the program declares, as accountPlan() plans them. */
     readonly accounts: readonly AccountPlan[];
     readonly servers: LabContainer[] = [];
+    /** The run's data template: every server starts on a copy, as the lab's do. */
+    private templateVolume?: string;
     readonly readEndpointPort: number;
     proxyId = "";
     private readonly log: (m: string) => void;
@@ -138,6 +140,9 @@ export class DockerLab extends LabRun {
             });
         }
         this.log(`starting ${this.servers.length} servers of ${o.image} on network ${this.networkName}`);
+        this.templateVolume = await createDataTemplate({
+            volumeName: `${this.networkName}-template`, image: o.image, rootPassword: this.passwords.root, labels: this.labels(),
+        });
         await Promise.all(this.servers.map((s) => this.startServer(s)));
         await this.setUpSource();
         await Promise.all(this.replicas.map((r) => this.setUpReplica(r)));
@@ -148,7 +153,7 @@ export class DockerLab extends LabRun {
     private async startServer(s: LabContainer): Promise<void> {
         s.id = await createServerContainer({
             name: s.name, image: this.options.image, serverId: s.serverId, rootPassword: this.passwords.root,
-            network: this.networkName, hostPort: s.hostPort, labels: this.labels(),
+            network: this.networkName, hostPort: s.hostPort, labels: this.labels(), templateVolume: this.templateVolume,
         });
         await startHealthy(s.id, s.name, HEALTHY_TIMEOUT_MS);
     }

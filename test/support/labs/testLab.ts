@@ -7,7 +7,7 @@
  */
 import * as sql from "../../../components/replication/sql";
 import {
-    LabRun, type RunKind, createNetwork, createServerContainer, containerLogs, dataVolume, docker, ignoreMissing, ignoreNotModified,
+    LabRun, type RunKind, createDataTemplate, createNetwork, createServerContainer, containerLogs, dataVolume, docker, ignoreMissing, ignoreNotModified,
     startHealthy, waitHealthy,
 } from "../docker";
 import { imageExists } from "../docker";
@@ -55,6 +55,8 @@ export interface TestServer extends TestServerSpec {
 export class TestLab extends LabRun {
     readonly networkName: string;
     readonly rootPassword: string;
+    /** The run's data template: every server starts on a copy, as the lab's do. */
+    private templateVolume?: string;
     private readonly servers = new Map<string, TestServer>();
 
     private constructor(suite: string) {
@@ -69,6 +71,9 @@ export class TestLab extends LabRun {
         if (!imageExists(TEST_IMAGE)) throw new Error(`image ${TEST_IMAGE} is missing; build it with \`bash scripts/testbed.sh\``);
         return LabRun.launch(lab, async () => {
             await createNetwork(lab.networkName, lab.labels());
+            lab.templateVolume = await createDataTemplate({
+                volumeName: `${lab.networkName}-template`, image: TEST_IMAGE, rootPassword: lab.rootPassword, labels: lab.labels(),
+            });
             await Promise.all(specs.map((s) => lab.addServer(s)));
         });
     }
@@ -137,6 +142,7 @@ export class TestLab extends LabRun {
             name: containerName, image: TEST_IMAGE, serverId: spec.serverId, rootPassword: this.rootPassword,
             network: this.networkName, hostPort: spec.hostPort, labels: this.labels(),
             containerLabels: { "mysql-replicas.test.server": spec.name }, restartUnlessStopped: spec.restartUnlessStopped,
+            templateVolume: this.templateVolume,
         });
         await startHealthy(server.containerId, spec.name, HEALTHY_TIMEOUT_MS);
         return server;
