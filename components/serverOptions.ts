@@ -98,6 +98,16 @@ export function templateInitArgs(flavor: Flavor, imageVersion: string | undefine
     return ["--user=mysql", "--initialize-insecure", ...noBinlog, "--default-time-zone=SYSTEM"];
 }
 
+/**
+ * The program that initialises the template, as the image's own user makes it run: its name for
+ * messages, the shell command that starts it, and its option for the lab's SQL file.
+ */
+export function templateInitTool(flavor: Flavor): { name: string; program: string; sqlOption: string } {
+    return flavor === "mariadb"
+        ? { name: "mariadb-install-db", program: "mariadb-install-db --datadir=/var/lib/mysql", sqlOption: "--extra-file" }
+        : { name: "mysqld --initialize-insecure", program: "mysqld", sqlOption: "--init-file" };
+}
+
 /** Health check timings, shared by both flavors. */
 export const HEALTH_TIMINGS = {
     interval: "2s",

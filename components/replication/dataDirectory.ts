@@ -18,6 +18,7 @@ import type Docker from "dockerode";
 import { type InputTable, changedInputs, diffOf, withDefaults } from "./inputs";
 import { templateInitSql } from "./sql/initialise";
 import type { Flavor } from "./sql/vocabulary";
+import { templateInitTool } from "../serverOptions";
 
 export interface DataTemplateInputs {
     /** The template's volume. */
@@ -132,11 +133,9 @@ const INIT_FILE = "/tmp/mysql-replicas-init.sql";
  * The data directory belongs to mysql, as the image's entrypoint makes it; the tools drop to that user.
  */
 function initialiser(i: DataTemplateInputs): { tool: string; entrypoint: string[]; cmd: string[] } {
-    const tool = i.flavor === "mariadb" ? "mariadb-install-db" : "mysqld --initialize-insecure";
-    const program = i.flavor === "mariadb" ? "mariadb-install-db --datadir=/var/lib/mysql" : "mysqld";
-    const sqlOption = i.flavor === "mariadb" ? "--extra-file" : "--init-file";
+    const { name, program, sqlOption } = templateInitTool(i.flavor);
     return {
-        tool,
+        tool: name,
         entrypoint: ["sh", "-c", `chown mysql:mysql /var/lib/mysql && exec ${program} "$@"`, "initialise"],
         cmd: [...i.command, `${sqlOption}=${INIT_FILE}`],
     };

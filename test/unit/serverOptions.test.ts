@@ -1,4 +1,4 @@
-import { healthcheck, initFiles, serverArgs, serverEnv, templateInitArgs } from "../../components/serverOptions";
+import { healthcheck, initFiles, serverArgs, serverEnv, templateInitArgs, templateInitTool } from "../../components/serverOptions";
 import { sqlString, templateInitSql } from "../../components/replication/sql";
 import { NOT_COPIED, copyScript } from "../../components/replication/dataDirectory";
 
@@ -112,6 +112,12 @@ describe("copies of the data template", () => {
             expect(args).toEqual(expect.arrayContaining(["--user=mysql", "--skip-log-bin", "--skip-test-db", "--auth-root-authentication-method=normal"]));
             expect(args!.some((a) => a.startsWith("--log-bin") || a.startsWith("--initialize"))).toBe(false);
         });
+
+    test("each flavor's template is made by its image's own tool, with the lab's SQL in that tool's file option", () => {
+        expect(templateInitTool("mysql")).toEqual({ name: "mysqld --initialize-insecure", program: "mysqld", sqlOption: "--init-file" });
+        expect(templateInitTool("mariadb")).toMatchObject({ name: "mariadb-install-db", sqlOption: "--extra-file" });
+        expect(templateInitTool("mariadb").program).toContain("--datadir=/var/lib/mysql");
+    });
 
     test("MariaDB's template SQL writes root's accounts into the grant tables (bootstrap refuses account statements)", () => {
         const sql = templateInitSql("mariadb", "it's\\a\nsecret", initFiles("mariadb", "11.8").map((f) => f.content)).split("\n");
