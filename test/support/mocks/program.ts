@@ -46,6 +46,7 @@ export interface RunOptions {
 
 /** True when a value recorded from mocks is a secret wrapper; reveal gives the plain value inside. */
 import { isSecretWrapper, reveal } from "../harness/mockRuntime/values";
+import { useMemoisedClosureParser } from "./closureParser";
 
 export { isSecretWrapper as isSecret, reveal };
 
@@ -67,6 +68,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
         // one copy serves every run, where each fresh registry would evaluate its 9 MB again.
         typescript ??= jest.requireActual("typescript");
         jest.doMock("typescript", () => typescript);
+        useMemoisedClosureParser();
         pulumi = require("@pulumi/pulumi");
         settings = require("@pulumi/pulumi/runtime/settings");
         pulumi.runtime.setMocks({

@@ -57,7 +57,7 @@ function writeAtomically(file, text) {
 // Serializing a dynamic provider parses the text of every function it reaches with TypeScript
 // (@pulumi/pulumi/runtime/closure/parseFunction.js): each runner loaded all of TypeScript for it and
 // parsed the same few hundred functions again. What parseFunction returns depends on the function's
-// text alone (given the SDK and Node), so its results are kept on disk as the transpiled files are,
+// text and the global object's names alone (given the SDK and Node), so its results are kept on disk,
 // and the real module, with TypeScript, loads only on a miss. A result is kept only if it reads back
 // equal to what the real parser returned.
 const Module = require("node:module");
@@ -107,7 +107,9 @@ const decodeParse = (text) => {
 let realParser;
 const parseFunctionStandIn = standInModule(PARSE_FUNCTION, {
     parseFunction(funcString) {
-        const key = crypto.createHash("sha256").update(PARSE_SALT).update(funcString).digest("hex");
+        // The parser counts any name on the global object as a built-in, not captured: the names are part of the key.
+        const globals = Object.getOwnPropertyNames(globalThis).sort().join(",");
+        const key = crypto.createHash("sha256").update(PARSE_SALT).update(globals).update("\0").update(funcString).digest("hex");
         const cached = path.join(CACHE, `${key}.parse.json`);
         try {
             return decodeParse(fs.readFileSync(cached, "utf8"));
