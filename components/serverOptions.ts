@@ -83,16 +83,19 @@ export function initFiles(flavor: Flavor, imageVersion: string | undefined): Ini
  * The options of the lab's data template's initialisation, without the image's init server or a
  * first real start, and without a binary log, so the template holds no transaction and no GTID.
  * MySQL: `mysqld --initialize-insecure` (the log is on by default from 8.0); root's password and the
- * fence come from an --init-file. MariaDB: `mariadb-install-db`, as the image's first start runs it;
- * root's password comes from an --extra-file (sql/initialise.ts). Undefined where the image
- * initialises each server itself: MariaDB before 10.4 (no mariadb-install-db, no global_priv table).
+ * fence come from an --init-file. MariaDB: `mariadb-install-db` with the options the image's first
+ * start gives it (--cross-bootstrap: no accounts for the initialising container's host name);
+ * root's password comes from an --extra-file (sql/initialise.ts). Neither loads the named time zones
+ * (MySQL's servers skip them too: MYSQL_INITDB_SKIP_TZINFO). Undefined where the image initialises
+ * each server itself: MariaDB before 10.6, whose mariadb-install-db (10.4.6+) and its options the lab
+ * has not been checked against.
  */
 export function templateInitArgs(flavor: Flavor, imageVersion: string | undefined): string[] | undefined {
     const v = versionOf(imageVersion);
     if (flavor === "mariadb") {
-        if (v && !atLeast(v, 10, 4)) return undefined;
-        return ["--user=mysql", "--skip-test-db", "--skip-name-resolve", "--auth-root-authentication-method=normal",
-            "--skip-log-bin", "--default-time-zone=SYSTEM"];
+        if (v && !atLeast(v, 10, 6)) return undefined;
+        return ["--user=mysql", "--skip-test-db", "--cross-bootstrap", "--auth-root-authentication-method=normal",
+            "--skip-log-bin", "--default-time-zone=SYSTEM", "--loose-innodb-buffer-pool-dump-at-shutdown=0"];
     }
     const noBinlog = v && !atLeast(v, 8) ? [] : ["--skip-log-bin"];
     return ["--user=mysql", "--initialize-insecure", ...noBinlog, "--default-time-zone=SYSTEM"];

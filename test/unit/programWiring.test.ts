@@ -142,8 +142,8 @@ describe("flavors", () => {
         expect(ofType(run, TYPES.dataCopy)).toHaveLength(serverContainers(run).length);
     });
 
-    test("MariaDB before 10.4 (no mariadb-install-db) has no template: its servers initialise themselves", async () => {
-        const run = await program({ image: "mariadb:10.3" });
+    test("MariaDB before 10.6 has no template: its servers initialise themselves", async () => {
+        const run = await program({ image: "mariadb:10.5" });
         expect([...ofType(run, TYPES.dataTemplate), ...ofType(run, TYPES.dataCopy)]).toEqual([]);
         expect(serverContainers(run)).toHaveLength(3);
     });

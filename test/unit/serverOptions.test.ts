@@ -101,15 +101,15 @@ describe("copies of the data template", () => {
             expect(args.some((a) => a.startsWith("--log-bin"))).toBe(false);
         });
 
-    test.each([["10.4", true], ["10.11", true], ["11.8", true], [undefined, true], ["10.3", false]])(
-        "the template of MariaDB %s is mariadb-install-db, binary log off (none before 10.4: %s)", (version, made) => {
+    test.each([["10.6", true], ["10.11", true], ["11.8", true], [undefined, true], ["10.5", false], ["10.3", false]])(
+        "the template of MariaDB %s is mariadb-install-db, binary log off (made: %s; none before 10.6)", (version, made) => {
             const args = templateInitArgs("mariadb", version);
             if (!made) {
-                // No mariadb-install-db and no global_priv table: each server initialises itself.
+                // Its mariadb-install-db is unchecked (none before 10.4.6): each server initialises itself.
                 expect(args).toBeUndefined();
                 return;
             }
-            expect(args).toEqual(expect.arrayContaining(["--user=mysql", "--skip-log-bin", "--skip-test-db", "--auth-root-authentication-method=normal"]));
+            expect(args).toEqual(expect.arrayContaining(["--user=mysql", "--skip-log-bin", "--skip-test-db", "--cross-bootstrap", "--auth-root-authentication-method=normal"]));
             expect(args!.some((a) => a.startsWith("--log-bin") || a.startsWith("--initialize"))).toBe(false);
         });
 
@@ -124,6 +124,8 @@ describe("copies of the data template", () => {
         // mariadb-install-db runs it in bootstrap mode: no CREATE USER, ALTER USER or GRANT could run there.
         expect(sql.filter((l) => /^(CREATE|ALTER) USER|^GRANT|^FLUSH/.test(l))).toEqual([]);
         expect(sql).toContain("DELETE FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost';");
+        expect(sql).toContain("DELETE FROM mysql.proxies_priv WHERE User = 'root' AND Host <> 'localhost';");
+        expect(sql.find((l) => l.startsWith("INSERT INTO mysql.proxies_priv"))).toContain("VALUES ('%', 'root', '%', '', 1)");
         expect(sql.find((l) => l.startsWith("UPDATE mysql.global_priv"))).toContain("PASSWORD('it\\'s\\\\a\\nsecret')");
         expect(sql.find((l) => l.startsWith("INSERT INTO mysql.global_priv"))).toContain("SELECT '%', User, Priv");
         expect(sql.at(-1)).toBe("");

@@ -20,11 +20,13 @@ export function templateInitSql(flavor: Flavor, rootPassword: string, initFiles:
         return [
             // Only root@localhost stays (mariadb-install-db also makes root@127.0.0.1 and root@::1).
             "DELETE FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost';",
+            "DELETE FROM mysql.proxies_priv WHERE User = 'root' AND Host <> 'localhost';",
             "UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.plugin', 'mysql_native_password', " +
                 `'$.authentication_string', PASSWORD(${pw})) WHERE User = 'root' AND Host = 'localhost';`,
             // root@'%': the same account (all privileges, grant option), as CREATE USER and GRANT ALL would make it.
             "INSERT INTO mysql.global_priv (Host, User, Priv) SELECT '%', User, Priv FROM mysql.global_priv WHERE User = 'root' AND Host = 'localhost';",
-            "INSERT INTO mysql.proxies_priv (Host, User, Proxied_host, Proxied_user, With_grant) VALUES ('%', 'root', '', '', 1);",
+            // GRANT PROXY ON ''@'%' TO 'root'@'%' WITH GRANT OPTION, as the image's first start grants it.
+            "INSERT INTO mysql.proxies_priv (Host, User, Proxied_host, Proxied_user, With_grant) VALUES ('%', 'root', '%', '', 1);",
             ...statementLines(initFiles),
             "",
         ].join("\n");

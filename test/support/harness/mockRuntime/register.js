@@ -57,7 +57,7 @@ function writeAtomically(file, text) {
 // Serializing a dynamic provider parses the text of every function it reaches with TypeScript
 // (@pulumi/pulumi/runtime/closure/parseFunction.js): each runner loaded all of TypeScript for it and
 // parsed the same few hundred functions again. What parseFunction returns depends on the function's
-// text and the global object's names alone (given the SDK and Node), so its results are kept on disk,
+// text and the global object's names alone (given the parser, TypeScript and Node), so its results are kept on disk,
 // and the real module, with TypeScript, loads only on a miss. A result is kept only if it reads back
 // equal to what the real parser returned.
 const Module = require("node:module");
@@ -65,7 +65,21 @@ const util = require("node:util");
 
 const PULUMI = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [ROOT] }));
 const PARSE_FUNCTION = path.join(PULUMI, "runtime", "closure", "parseFunction.js");
-const PARSE_SALT = `parseFunction\0${require(path.join(PULUMI, "package.json")).version}\0${process.version}\0`;
+const CODE_PATHS = path.join(PULUMI, "runtime", "closure", "codePaths.js");
+const TYPESCRIPT_VERSION = require(require.resolve("typescript/package.json", { paths: [PULUMI] })).version;
+// The parser's own text, the TypeScript it parses with and Node: a new version of any is a new cache.
+const PARSE_SALT = crypto.createHash("sha256").update(fs.readFileSync(PARSE_FUNCTION)).digest("hex") +
+    `\0${TYPESCRIPT_VERSION}\0${process.version}\0`;
+
+/** The names a CommonJS module of the SDK exports (`exports.name = ...`), read from its text. */
+function exportedNames(file) {
+    return [...new Set([...fs.readFileSync(file, "utf8").matchAll(/^exports\.(\w+) = /gm)].map((m) => m[1]))].sort().join(",");
+}
+// The stand-ins below export what these two modules export today; if an SDK update changes that, the
+// real modules load as they are (slower, never wrong).
+const STAND_INS = exportedNames(PARSE_FUNCTION) === "isNativeFunction,parseFunction" &&
+    exportedNames(CODE_PATHS) === "computeCodePaths,findWorkspaceRoot";
+if (!STAND_INS) process.stderr.write("register.js: the SDK's closure modules export other names now: no stand-ins, no parse cache\n");
 
 /** Loads a module of the SDK for real, leaving `stand-in` in the module cache in its place. */
 function loadReal(file, standIn) {
@@ -126,11 +140,10 @@ const parseFunctionStandIn = standInModule(PARSE_FUNCTION, {
         return funcString.indexOf("[native " + "code]") !== -1;
     },
 });
-require.cache[PARSE_FUNCTION] = parseFunctionStandIn;
+if (STAND_INS) require.cache[PARSE_FUNCTION] = parseFunctionStandIn;
 
 // The SDK's runtime index loads closure/codePaths (npm's arborist and more) for computeCodePaths,
 // which only packaging for a cloud function calls: it loads on the first call instead.
-const CODE_PATHS = path.join(PULUMI, "runtime", "closure", "codePaths.js");
 let realCodePaths;
 const codePathsStandIn = standInModule(CODE_PATHS, {});
 for (const name of ["computeCodePaths", "findWorkspaceRoot"]) {
@@ -139,7 +152,7 @@ for (const name of ["computeCodePaths", "findWorkspaceRoot"]) {
         return realCodePaths[name](...args);
     };
 }
-require.cache[CODE_PATHS] = codePathsStandIn;
+if (STAND_INS) require.cache[CODE_PATHS] = codePathsStandIn;
 
 // With LIVE_SOURCE_MAPS=1, stack traces point into the .ts files (the inline source maps). Off by
 // default: the SDK takes a stack trace for every resource it registers, and mapping them cost each
