@@ -53,8 +53,6 @@ export interface DemoAppArgs {
     /** The app database, and what must be done before anything is written on the source. */
     readonly databaseResource: pulumi.Resource;
     readonly after: pulumi.Resource[];
-    /** What must run before the app starts (the read endpoint, replication). */
-    readonly appAfter: pulumi.Resource[];
     readonly labels: Record<string, string>;
 }
 
@@ -121,7 +119,7 @@ export class DemoApp extends pulumi.ComponentResource {
             destroyGraceSeconds: 5,
         }, {
             parent: this,
-            dependsOn: [appGrant, ...monitorGrants, table, desired, ...args.appAfter],
+            dependsOn: [appGrant, ...monitorGrants, table, desired],
             deleteBeforeReplace: true,
             replaceOnChanges: ["healthcheck"],
         });

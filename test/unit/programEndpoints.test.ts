@@ -117,9 +117,12 @@ describe("demo app", () => {
         expect([parsed.app.user, parsed.monitor.user]).toEqual(["demo_app", "demo_monitor"]);
         expect(JSON.stringify(parsed)).not.toMatch(/root/);
         expect(run.outputs.demoAppUrl).toBe("http://127.0.0.1:18080");
-        // It starts once the read endpoint and every replication are in place.
-        expect(c.dependencies).toContain(ofType(run, TYPES.container).find((x) => x.name === "lab-read-container")!.urn);
-        for (const r of ofType(run, TYPES.replication)) expect(c.dependencies).toContain(r.urn);
+        // It starts once its accounts and tables are on the source, beside the replications and the read endpoint.
+        const grants = ofType(run, TYPES.sqlGrant).filter((g) => g.name.startsWith("lab-app-"));
+        expect(grants).toHaveLength(3);
+        for (const g of grants) expect(c.dependencies).toContain(g.urn);
+        expect(c.dependencies).not.toContain(ofType(run, TYPES.container).find((x) => x.name === "lab-read-container")!.urn);
+        for (const r of ofType(run, TYPES.replication)) expect(c.dependencies).not.toContain(r.urn);
     });
 
     test("a scale-up changes nothing of its container; only the desired topology's rows", async () => {
