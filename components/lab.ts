@@ -216,7 +216,10 @@ export class MysqlLab extends pulumi.ComponentResource {
                 donorPassword: this.passwords.rootPassword,
             }, {
                 parent: this,
-                dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology],
+                // After the read endpoint's check account too: a replica is caught up with it once its
+                // replication is in place, so the endpoint's first check finds the account on every replica.
+                dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology,
+                    ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
                 // The replica's server going away ends its replication too.
                 deletedWith: replica.container,
             });
