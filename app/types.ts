@@ -26,6 +26,8 @@ export interface DemoAppConfig {
     readonly monitor: Account;
     /** The lab's desired topology: `SELECT server_index, role, delay_seconds, left_out FROM <this>`. */
     readonly desiredTable: string;
+    /** Where the app writes the time (epoch seconds) of each /healthz it answered itself: the Docker check reads it. */
+    readonly healthFile: string;
 }
 
 export interface Account {

@@ -75,7 +75,7 @@ export class MysqlLab extends pulumi.ComponentResource {
         this.replications = replications;
         this.roles = [sourceRole, ...roles];
         this.readEndpoint = s.readEndpoint ? this.makeReadEndpoint(name, args) : undefined;
-        this.demoApp = s.demoApp && this.readEndpoint ? this.makeDemoApp(name, args, this.readEndpoint) : undefined;
+        this.demoApp = s.demoApp && this.readEndpoint ? this.makeDemoApp(name, args, sourceRole) : undefined;
         this.registerOutputs({
             network: this.network, servers: this.servers, topology: this.topology, accounts: this.accounts,
             replications: this.replications, roles: this.roles, readEndpoint: this.readEndpoint, demoApp: this.demoApp,
@@ -216,7 +216,10 @@ export class MysqlLab extends pulumi.ComponentResource {
                 donorPassword: this.passwords.rootPassword,
             }, {
                 parent: this,
-                dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology],
+                // After the read endpoint's check account too: a replica is caught up with it once its
+                // replication is in place, so the endpoint's first check finds the account on every replica.
+                dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology,
+                    ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
                 // The replica's server going away ends its replication too.
                 deletedWith: replica.container,
             });
@@ -249,8 +252,12 @@ export class MysqlLab extends pulumi.ComponentResource {
         }, { parent: this });
     }
 
-    /** The demo app and its page, after the read endpoint it reads through. */
-    private makeDemoApp(name: string, args: MysqlLabArgs, readEndpoint: ReadEndpoint): DemoApp {
+    /**
+     * The demo app and its page, once the source is open for its accounts and tables. It starts beside
+     * the replications and the read endpoint, not after them: it polls every server and the endpoint
+     * each second and shows what it finds, so a replica still being set up shows as one.
+     */
+    private makeDemoApp(name: string, args: MysqlLabArgs, sourceRole: ServerRole): DemoApp {
         const s = args.settings;
         return new DemoApp(`${name}-app`, {
             containerName: `${args.namePrefix}-app`,
@@ -269,8 +276,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 serverIndex: x.index, role: x.role, delaySeconds: x.delaySeconds, leftOut: out?.[String(x.index)] ?? "",
             }))),
             databaseResource: this.accounts.database,
-            after: [this.topology, ...this.roles],
-            appAfter: [readEndpoint.container, ...this.replications],
+            after: [this.topology, sourceRole],
             labels: args.labels,
         }, { parent: this });
     }

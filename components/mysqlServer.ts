@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Flavor } from "./config";
 import { DataCopy } from "./replication/dataDirectory";
-import { healthcheck, serverArgs, serverEnv } from "./serverOptions";
+import { healthcheck, serverArgs, serverEntrypoint, serverEnv } from "./serverOptions";
 
 /** Arguments of one MySQL-family server. */
 export interface MysqlServerArgs {
@@ -63,6 +63,8 @@ export class MysqlServer extends pulumi.ComponentResource {
             name: args.containerName,
             hostname: args.containerName,
             image: args.imageId,
+            // On a copy of the template the server program starts directly: the image would only skip its initialisation.
+            entrypoints: copy ? serverEntrypoint(args.flavor) : undefined,
             command: serverArgs(args.flavor, args.imageVersion, args.serverId),
             envs: pulumi.secret(pulumi.output(args.rootPassword).apply((pw) => serverEnv(args.flavor, pw))),
             labels,

@@ -111,6 +111,19 @@ export function templateInitTool(flavor: Flavor): { name: string; program: strin
         : { name: "mysqld --initialize-insecure", program: "mysqld", sqlOption: "--init-file" };
 }
 
+/**
+ * How a server whose volume came from the lab's template is started: its server program, run as the
+ * image's `mysql` user, after making the socket directory (the official images ship it; an image
+ * whose /run is empty does not). On a data directory that is already initialised the images'
+ * entrypoints only reach the same command, after running `--verbose --help` six times to read the
+ * server's options: 1.7 s of a 2.2 s start measured on MariaDB 11.8, and three times longer when a
+ * lab's servers start at once. A server the image initialises itself keeps the image's entrypoint.
+ */
+export function serverEntrypoint(flavor: Flavor): string[] {
+    const program = flavor === "mariadb" ? "mariadbd" : "mysqld";
+    return ["sh", "-c", `mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld && exec ${program} --user=mysql "$@"`, program];
+}
+
 /** Health check timings, shared by both flavors. */
 export const HEALTH_TIMINGS = {
     interval: "2s",

@@ -6,6 +6,7 @@
  * own), hold no GTID and no initialisation transaction in a binary log, take the configured root
  * password, and are fenced from their first start. A volume that holds data is never overwritten.
  */
+import { execFileSync } from "node:child_process";
 import { DataCopyInputs, DataTemplateInputs, dataCopyProvider, dataTemplateProvider } from "../../components/replication/dataDirectory";
 import { initFiles, templateInitArgs } from "../../components/serverOptions";
 import {
@@ -16,6 +17,11 @@ import { KIND } from "../support/labs/testLab";
 import { ServerLogin, rows, withConn } from "../support/mysql";
 
 jest.setTimeout(300_000);
+
+/** What `cmd` prints in container `name` (stdout); fails on a nonzero exit. */
+function execIn(name: string, cmd: string[]): string {
+    return execFileSync("docker", ["exec", name, ...cmd], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+}
 
 /** A run of this suite: its labels, and removal of all it made. */
 class CopyRun extends LabRun {
@@ -61,7 +67,7 @@ describeWithDocker(`one initialisation per lab: data template and copies on ${TE
     test("servers started on copies are each themselves: own server_id and UUID, no GTID, no binlogged initialisation, root's password, fenced", async () => {
         for (const s of servers) {
             const id = await createServerContainer({ name: containerName(s.name), image: TEST_IMAGE, serverId: s.serverId,
-                rootPassword: "not-used-on-a-copy", hostPort: s.port, labels: run.labels() });
+                rootPassword: "not-used-on-a-copy", hostPort: s.port, labels: run.labels(), onCopy: true });
             expect((await dataCopyProvider.create!(copyInputs(s.name))).outs!.result).toBe("copied");
             await startHealthy(id, s.name, 120_000);
         }
@@ -85,6 +91,18 @@ describeWithDocker(`one initialisation per lab: data template and copies on ${TE
                     .toEqual({ readOnly: 1, superReadOnly: flavor === "mysql" ? 1 : null });
                 if (flavor === "mysql") await expect(rows(c, "CREATE DATABASE by_root")).rejects.toMatchObject({ code: "ER_OPTION_PREVENTS_STATEMENT" });
             });
+        }
+        // The server program is PID 1 (it gets docker stop's SIGTERM), as the image's user, and takes
+        // socket logins: the entrypoint that made the socket directory was not run.
+        for (const s of servers) {
+            const status = await execIn(containerName(s.name), ["cat", "/proc/1/status"]);
+            expect(status).toMatch(new RegExp(`^Name:\\s+${flavor === "mysql" ? "mysqld" : "mariadbd"}$`, "m"));
+            expect(status).toMatch(/^Uid:\s+(\d+)\s/m);
+            const uid = status.match(/^Uid:\s+(\d+)\s/m)![1];
+            expect(await execIn(containerName(s.name), ["id", "-u", "mysql"])).toBe(`${uid}\n`);
+            const client = flavor === "mysql" ? "mysql" : "mariadb";
+            expect(await execIn(containerName(s.name), [client, "-uroot", `-p${rootPassword}`, "-N", "-e", "SELECT @@GLOBAL.server_id"]))
+                .toBe(`${s.serverId}\n`);
         }
         expect(seen.map((x) => x.id)).toEqual(servers.map((s) => s.serverId));
         if (flavor === "mysql") expect(new Set(seen.map((x) => x.uuid)).size).toBe(servers.length);

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import Docker from "dockerode";
 import { imageTagVersion, inferFlavor } from "../../components/imageName";
 import type { Flavor } from "../../components/replication/sql";
-import { healthcheck, serverArgs, serverEnv, templateInitArgs } from "../../components/serverOptions";
+import { healthcheck, serverArgs, serverEntrypoint, serverEnv, templateInitArgs } from "../../components/serverOptions";
 import { TEST_IMAGE } from "./images";
 import { dataCopyProvider, dataTemplateProvider, demuxLogs } from "../../components/replication/dataDirectory";
 
@@ -279,6 +279,8 @@ export interface ServerContainerSpec {
     readonly restartUnlessStopped?: boolean;
     /** A data template (createDataTemplate) the empty volume gets a copy of, as the lab's servers do; none: the image initialises it. */
     readonly templateVolume?: string;
+    /** The caller copies a template into the volume itself: the server program starts directly, as on `templateVolume`. */
+    readonly onCopy?: boolean;
 }
 
 /**
@@ -323,6 +325,7 @@ export async function createServerContainer(spec: ServerContainerSpec): Promise<
         Hostname: spec.name,
         Image: spec.image,
         Cmd: serverArgs(flavor, version, spec.serverId),
+        ...(spec.templateVolume || spec.onCopy ? { Entrypoint: serverEntrypoint(flavor) } : {}),
         Env: serverEnv(flavor, spec.rootPassword),
         Labels: { ...spec.labels, ...spec.containerLabels },
         ExposedPorts: { "3306/tcp": {} },

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,6 +7,7 @@ import { Data, HttpError, sourceMayHaveMoved } from "../../app/data";
 import { Monitor, withDesired } from "../../app/monitor";
 import { findSource, mariadbMissing, mysqlMissing, parseHaproxyCsv, validateInformation } from "../../app/pure";
 import type { DemoAppConfig, ServerState } from "../../app/types";
+import { appHealthcheck } from "../../components/demoApp";
 
 const CONFIG: DemoAppConfig = {
     listenPort: 0, flavor: "mysql", database: "app", table: "information",
@@ -14,6 +15,7 @@ const CONFIG: DemoAppConfig = {
     readEndpoint: { host: "lab-read", port: 3306, statsUrl: "http://lab-read:8404/;csv" },
     app: { user: "demo_app", password: "app-secret-pw" }, monitor: { user: "demo_monitor", password: "monitor-secret-pw" },
     desiredTable: "mysql_replicas.desired_topology",
+    healthFile: "/tmp/mysql-replicas-app.alive",
 };
 
 describe("POST /add-information's body", () => {
@@ -237,8 +239,13 @@ describe("the bundle", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "demo-app-"));
         const port = 20000 + (process.pid % 5000);
         // A lab that cannot be reached: the app must still serve, and say so.
-        const config = { ...CONFIG, listenPort: port, serverHost: "127.0.0.1", serverPort: 1,
+        const healthFile = path.join(dir, "alive");
+        const config = { ...CONFIG, listenPort: port, serverHost: "127.0.0.1", serverPort: 1, healthFile,
             readEndpoint: { host: "127.0.0.1", port: 1, statsUrl: "http://127.0.0.1:1/;csv" } };
+        // The container's own check, run by sh here: it passes only on a fresh health file.
+        const [cmd, ...checkArgs] = appHealthcheck().tests.slice(1);
+        const check = (file: string) => spawnSync(cmd, checkArgs.map((a) => a.split(CONFIG.healthFile).join(file))).status;
+        expect(check(healthFile)).not.toBe(0);
         fs.writeFileSync(path.join(dir, "app.js"), code);
         fs.writeFileSync(path.join(dir, "app.json"), JSON.stringify(config));
         const child = spawn(process.execPath, [path.join(dir, "app.js")], { env: { PATH: process.env.PATH, DEMO_APP_CONFIG: path.join(dir, "app.json") } });
@@ -267,8 +274,11 @@ describe("the bundle", () => {
             expect((await post("{not json")).status).toBe(400);
             expect((await post('{"name":"a","address":"b"}', "text/plain")).status).toBe(415);
             expect((await post(JSON.stringify({ name: "a", address: "b".repeat(20_000) }))).status).toBe(413);
-            const health2 = spawn(process.execPath, [path.join(dir, "app.js"), "--health"], { env: { PATH: process.env.PATH, DEMO_APP_CONFIG: path.join(dir, "app.json") } });
-            expect(await new Promise((r) => health2.on("exit", r))).toBe(0);
+            // The app writes its health file once it answers /healthz itself.
+            for (let i = 0; i < 30 && !fs.existsSync(healthFile); i++) await new Promise((r) => setTimeout(r, 100));
+            expect(check(healthFile)).toBe(0);
+            fs.writeFileSync(path.join(dir, "stale"), `${Math.floor(Date.now() / 1000) - 10}\n`);
+            expect(check(path.join(dir, "stale"))).not.toBe(0);
         } finally {
             child.kill("SIGTERM");
             await new Promise((r) => child.on("exit", r));

@@ -140,12 +140,16 @@ describe("flavors", () => {
         expect(template.inputs.flavor).toBe("mariadb");
         expect(template.inputs.command).toEqual(expect.arrayContaining(["--skip-log-bin", "--auth-root-authentication-method=normal"]));
         expect(ofType(run, TYPES.dataCopy)).toHaveLength(serverContainers(run).length);
+        // On a copy the server program starts directly, as the image's user.
+        expect(c.inputs.entrypoints).toEqual(["sh", "-c", expect.stringContaining("exec mariadbd --user=mysql \"$@\""), "mariadbd"]);
     });
 
     test("MariaDB before 10.6 has no template: its servers initialise themselves", async () => {
         const run = await program({ image: "mariadb:10.5" });
         expect([...ofType(run, TYPES.dataTemplate), ...ofType(run, TYPES.dataCopy)]).toEqual([]);
         expect(serverContainers(run)).toHaveLength(3);
+        // The image's entrypoint initialises each one.
+        for (const c of serverContainers(run)) expect(c.inputs.entrypoints).toBeUndefined();
     });
 
     test("one data template per lab, initialised with the fence (MySQL) and the root password as a secret; each server starts on a copy", async () => {
@@ -167,6 +171,7 @@ describe("flavors", () => {
             expect(c.dependencies).toContain(copies[i].urn);
             // The fence comes with the copy: the container itself uploads nothing, so its first start is fenced already.
             expect(c.inputs.uploads ?? []).toEqual([]);
+            expect(c.inputs.entrypoints).toEqual(["sh", "-c", expect.stringContaining("exec mysqld --user=mysql \"$@\""), "mysqld"]);
         }
     });
 });

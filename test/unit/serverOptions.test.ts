@@ -1,4 +1,4 @@
-import { healthcheck, initFiles, serverArgs, serverEnv, templateInitArgs, templateInitTool } from "../../components/serverOptions";
+import { healthcheck, initFiles, serverArgs, serverEntrypoint, serverEnv, templateInitArgs, templateInitTool } from "../../components/serverOptions";
 import { sqlString, templateInitSql } from "../../components/replication/sql";
 import { NOT_COPIED, copyScript } from "../../components/replication/dataDirectory";
 
@@ -117,6 +117,13 @@ describe("copies of the data template", () => {
         expect(templateInitTool("mysql")).toEqual({ name: "mysqld --initialize-insecure", program: "mysqld", sqlOption: "--init-file" });
         expect(templateInitTool("mariadb")).toMatchObject({ name: "mariadb-install-db", sqlOption: "--extra-file" });
         expect(templateInitTool("mariadb").program).toContain("--datadir=/var/lib/mysql");
+    });
+
+    test.each([["mysql", "mysqld"], ["mariadb", "mariadbd"]] as const)("%s on a template copy starts %s itself, as the image's user, with the lab's options", (flavor, program) => {
+        const [shell, dashC, script, name] = serverEntrypoint(flavor);
+        expect([shell, dashC, name]).toEqual(["sh", "-c", program]);
+        // The socket directory first (not every image ships it), then exec: the server is PID 1 and gets SIGTERM.
+        expect(script).toBe(`mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld && exec ${program} --user=mysql "$@"`);
     });
 
     test("MariaDB's template SQL writes root's accounts into the grant tables (bootstrap refuses account statements)", () => {
