@@ -142,8 +142,13 @@ export class SqlMember implements Member {
         return gtidDifference(target.conn, target.version, st.retrievedGtids, targetState);
     }
 
+    /** Ends the session; one still held by a statement that outlived its step's bound is dropped instead. */
     async close(): Promise<void> {
-        await this.conn.end().catch(() => this.conn.destroy());
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const held = new Promise<"held">((resolve) => { timer = setTimeout(() => resolve("held"), 2000); });
+        const ended = await Promise.race([this.conn.end().then(() => "ended" as const, () => "failed" as const), held])
+            .finally(() => clearTimeout(timer));
+        if (ended !== "ended") this.conn.destroy();
     }
 }
 

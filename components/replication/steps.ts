@@ -130,17 +130,33 @@ export async function runPlan(plan: Plan, members: ReadonlyMap<number, Member>, 
         try {
             if (!m) throw new Error(`server ${step.member} is not open`);
             if (step.undo) undo.push({ step, action: step.undo });
-            await run(step.do, m, members, state, plan);
+            await bounded(run(step.do, m, members, state, plan), state, `${label(m)}: step "${step.name}"`);
         } catch (err) {
             const failures: string[] = [];
             // The undos get a fresh bound: the plan's own may be what ran out.
             const undoState: RunState = { ...state, deadline: Date.now() + o.timeoutSeconds * 1000 };
             for (const u of undo.reverse()) {
-                await run(u.action, members.get(u.step.member)!, members, undoState, plan).catch((e) => failures.push((e as Error).message));
+                const um = members.get(u.step.member)!;
+                await bounded(run(u.action, um, members, undoState, plan), undoState, `${label(um)}: the undo of step "${u.step.name}"`)
+                    .catch((e) => failures.push((e as Error).message));
             }
             const failed: StepFailed = Object.assign(new Error((err as Error).message), { step, changed: undo.length > 0, undoFailures: failures });
             throw failed;
         }
     }
     return state;
+}
+
+/**
+ * `work`, or a rejection naming `what` once the plan's deadline passes first. A statement the server
+ * does not answer (a STOP REPLICA waiting on its receiver, a lock) would otherwise hold the whole
+ * `up` with nothing said; the statement itself is left to the connection, which the plan closes.
+ */
+function bounded<T>(work: Promise<T>, s: RunState, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within the time bound (${s.timeoutSeconds} s)`)),
+            Math.max(0, s.deadline - Date.now()));
+    });
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

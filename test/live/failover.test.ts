@@ -27,7 +27,8 @@ const name = (i: number) => `${PREFIX}-server-${i}`;
 describeWithDocker("live: forced failover and the old source's return (issue 11)", () => {
     const docker = new Docker();
     const { config, rootPassword } = testLabConfig({ basePort: BASE_PORT, readEndpointPort: READ_PORT });
-    const stack = liveStack({ stack: STACK, config: { ...config, replicaCount: 2 } });
+    // The plan's time bound well under jest's: a step that never finishes fails named instead of timing the test out.
+    const stack = liveStack({ stack: STACK, config: { ...config, replicaCount: 2, replicationTimeoutSeconds: 90 } });
     const root = (i: number): ServerLogin => ({ host: "127.0.0.1", port: BASE_PORT + i, user: "root", password: rootPassword, database: "app" });
     let outputs: Record<string, any> = {};
     const app = () => parseMysqlUrl(outputs.appConnectionString);

@@ -139,6 +139,30 @@ describe("switchover 0 -> 1 of a source and three replicas, server 3 delayed", (
         expect(lab.members[0].readOnly).toBe(true);
     });
 
+    test("a step whose statement never returns fails at the time bound, named, and the plan is undone", async () => {
+        const { lab, written } = fresh();
+        const p = planOf(lab.facts(0), request(0, 1));
+        const started = Date.now();
+        // Server 2's first repointing never returns (a STOP REPLICA waiting on its receiver); its undo does.
+        let hung = false;
+        const err = await runPlan(p, lab.map(), {
+            timeoutSeconds: 0.3,
+            perform: async (action, m, members, s, p) => {
+                if (action.op === "replicate" && m.index === 2 && !hung) {
+                    hung = true;
+                    return new Promise<void>(() => undefined);
+                }
+                await perform(action, m, members, s, p);
+            },
+        }).catch((e: unknown) => e) as StepFailed;
+        expect(isStepFailed(err)).toBe(true);
+        expect(err.message).toBe('server 2 (server-2): step "swap" did not finish within the time bound (0.3 s)');
+        expect(err.step.member).toBe(2);
+        expect(err.undoFailures).toEqual([]);
+        expect(Date.now() - started).toBeLessThan(5000);
+        expectSourceAndReplicas(lab, 0, written);
+    });
+
     test("a drain that times out fails the drain step and is undone", async () => {
         const { lab, written } = fresh();
         const p = planOf(lab.facts(0), request(0, 1));

@@ -261,7 +261,8 @@ abstract class BaseStack implements LiveStack {
 
     protected log(line: string): void {
         if (this.options.log) this.options.log(line);
-        else if (process.env.LIVE_VERBOSE === "1") process.stderr.write(`${line}\n`);
+        // The engine's notice of a resource taking minutes (mockRuntime/engine.ts, SLOW_MARK) always shows.
+        else if (process.env.LIVE_VERBOSE === "1" || line.includes("still running after")) process.stderr.write(`${line}\n`);
     }
 
     abstract setConfig(config: StackConfig): Promise<void>;

@@ -67,6 +67,10 @@ const HANDLERS: Record<string, Handler> = {
 /** Providers a resource may name explicitly (with `{ provider }`): none, since the lab's accounts are its own resources. */
 const EXPLICIT_PROVIDERS = new Set<string>();
 
+/** How often a resource still being applied says so, and the words it starts with (liveStack looks for them). */
+const SLOW_NOTICE_MS = 60_000;
+export const SLOW_MARK = "still running after";
+
 export function handlerFor(type: string): Handler {
     const handler = HANDLERS[type] ?? (type.startsWith("pulumi-nodejs:dynamic") ? dynamicHandler : undefined);
     if (!handler) throw new NotImplemented(`resource type ${type}`);
@@ -229,6 +233,10 @@ export class Engine {
         }
 
         const started = Date.now();
+        // A resource that takes minutes says so while it runs, so an operation cut short by a test's
+        // timeout still shows where it was (liveStack prints these lines even when not verbose).
+        const slow = setInterval(() => this.opts.log(
+            `${SLOW_MARK} ${Math.round((Date.now() - started) / 1000)} s: ${goal.type} ${goal.name}`), SLOW_NOTICE_MS);
         try {
             const ctx = this.ctx(goal.urn, goal.provider);
             const handler = handlerFor(goal.type);
@@ -301,6 +309,8 @@ export class Engine {
             this.opts.log(`FAILED ${goal.type} ${goal.name}: ${error.message}`);
             this.save();
             throw new Error(message);
+        } finally {
+            clearInterval(slow);
         }
     }
 
