@@ -148,15 +148,17 @@ export async function runPlan(plan: Plan, members: ReadonlyMap<number, Member>, 
 }
 
 /**
- * `work`, or a rejection naming `what` once the plan's deadline passes first. A statement the server
+ * `work`, or a rejection naming `what` once the plan's deadline has passed. A statement the server
  * does not answer (a STOP REPLICA waiting on its receiver, a lock) would otherwise hold the whole
  * `up` with nothing said; the statement itself is left to the connection, which the plan closes.
+ * The steps that wait watch the deadline themselves and say more, so this fires a little after it.
  */
 function bounded<T>(work: Promise<T>, s: RunState, what: string): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = Math.min(5000, s.timeoutSeconds * 1000);
     const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`${what} did not finish within the time bound (${s.timeoutSeconds} s)`)),
-            Math.max(0, s.deadline - Date.now()));
+            Math.max(0, s.deadline - Date.now()) + grace);
     });
     return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
