@@ -1,8 +1,4 @@
-import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { PINGS_PER_CHECK, healthcheck, initFiles, serverArgs, serverEntrypoint, serverEnv, templateInitArgs, templateInitTool } from "../../components/serverOptions";
+import { healthcheck, initFiles, serverArgs, serverEntrypoint, serverEnv, templateInitArgs, templateInitTool } from "../../components/serverOptions";
 import { sqlString, templateInitSql } from "../../components/replication/sql";
 import { NOT_COPIED, copyScript } from "../../components/replication/dataDirectory";
 
@@ -77,43 +73,12 @@ describe("server options", () => {
     test("health checks ping over TCP, never the init server's socket, and carry no password", () => {
         for (const flavor of ["mysql", "mariadb"] as const) {
             const h = healthcheck(flavor);
-            expect(h.tests.slice(0, 3)).toEqual(["CMD", "sh", "-c"]);
-            expect(h.tests[3]).toContain(" ping --host=127.0.0.1 --port=3306 ");
-            expect(h.tests.join(" ")).not.toMatch(/ (-p|--password)/);
-            expect(h).toMatchObject({ interval: "2s", timeout: "5s", startPeriod: "120s" });
+            expect(h.tests).toContain("--host=127.0.0.1");
+            expect(h.tests.filter((t) => /^(-p|--password)/.test(t))).toEqual([]);
+            expect(h).toMatchObject({ interval: "2s", startPeriod: "120s" });
         }
-        expect(healthcheck("mariadb").tests[3]).toMatch(/^i=1; until mariadb-admin ping /);
-        expect(healthcheck("mysql").tests[3]).toMatch(/^i=1; until mysqladmin ping /);
-    });
-
-    test("one check pings until the server answers, within its timeout, and fails after the last ping", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-"));
-        // A stand-in for the admin tool on PATH: fails until its Nth call, then succeeds.
-        const tool = (answersAt: number) => {
-            fs.writeFileSync(path.join(dir, "count"), "0");
-            fs.writeFileSync(path.join(dir, "mysqladmin"),
-                `#!/bin/sh\nn=$(($(cat ${dir}/count) + 1)); echo $n > ${dir}/count; [ $n -ge ${answersAt} ]\n`, { mode: 0o755 });
-        };
-        const run = () => {
-            try {
-                execFileSync("sh", ["-c", healthcheck("mysql").tests[3]], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
-                return { ok: true, calls: Number(fs.readFileSync(path.join(dir, "count"), "utf8")) };
-            } catch {
-                return { ok: false, calls: Number(fs.readFileSync(path.join(dir, "count"), "utf8")) };
-            }
-        };
-        try {
-            tool(1);
-            expect(run()).toMatchObject({ ok: true, calls: 1 });
-            tool(4);
-            expect(run()).toMatchObject({ ok: true, calls: 4 });
-            tool(1000);
-            expect(run()).toMatchObject({ ok: false, calls: PINGS_PER_CHECK });
-            // Its sleeps leave at least a second of Docker's timeout for the pings themselves.
-            expect((PINGS_PER_CHECK - 1) * 0.2).toBeLessThanOrEqual(Number(healthcheck("mysql").timeout.replace("s", "")) - 1);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        expect(healthcheck("mariadb").tests[1]).toBe("mariadb-admin");
+        expect(healthcheck("mysql").tests[1]).toBe("mysqladmin");
     });
 });
 
