@@ -141,7 +141,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             connectRetry: s.connectRetrySeconds,
             timeoutSeconds: s.replicationTimeoutSeconds,
             allowFailover: s.allowFailover,
-        }, { parent: this, dependsOn: this.servers.map((server) => server.container) });
+        }, { parent: this, dependsOn: this.servers.map((server) => server.ready) });
     }
 
     /** Why server `index` is left out of replication, or "". */
@@ -166,7 +166,7 @@ export class MysqlLab extends pulumi.ComponentResource {
             semiSync: s.semiSync,
             semiSyncTimeoutMs: s.semiSyncTimeoutMs,
         }, role === "source"
-            ? { parent: this, dependsOn: [server.container, this.topology] }
+            ? { parent: this, dependsOn: [server.ready, this.topology] }
             : { parent: this, dependsOn: [...after, this.topology], deletedWith: server.container });
     }
 
@@ -218,7 +218,7 @@ export class MysqlLab extends pulumi.ComponentResource {
                 parent: this,
                 // After the read endpoint's check account too: a replica is caught up with it once its
                 // replication is in place, so the endpoint's first check finds the account on every replica.
-                dependsOn: [replica.container, this.source.container, this.accounts.grants.replication, this.topology,
+                dependsOn: [replica.ready, this.source.ready, this.accounts.grants.replication, this.topology,
                     ...(this.accounts.checkUser ? [this.accounts.checkUser] : [])],
                 // The replica's server going away ends its replication too.
                 deletedWith: replica.container,

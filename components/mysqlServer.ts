@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Flavor } from "./config";
 import { DataCopy } from "./replication/dataDirectory";
+import { ServerReady } from "./replication/serverReady";
 import { healthcheck, serverArgs, serverEntrypoint, serverEnv } from "./serverOptions";
 
 /** Arguments of one MySQL-family server. */
@@ -34,6 +35,8 @@ export interface MysqlServerArgs {
 export class MysqlServer extends pulumi.ComponentResource {
     public readonly volume: docker.Volume;
     public readonly container: docker.Container;
+    /** Done once the server in the current container takes connections: what talks to it depends on this. */
+    public readonly ready: ServerReady;
     /** Where Pulumi and the user reach it: the published address and port. */
     public readonly host: string;
     public readonly port: number;
@@ -72,8 +75,9 @@ export class MysqlServer extends pulumi.ComponentResource {
             networksAdvanced: [{ name: args.networkName }],
             ports: [{ internal: 3306, external: args.hostPort, ip: bindAddress, protocol: "tcp" }],
             healthcheck: healthcheck(args.flavor),
-            wait: true,
-            waitTimeout: 300,
+            // The server is waited for by ServerReady below, which sees it answer as soon as it does;
+            // Docker's first health check comes only one interval after the start.
+            wait: false,
             restart: "unless-stopped",
             mustRun: true,
             // mysqld needs time to flush InnoDB and close its binary log; the default kills it.
@@ -91,8 +95,15 @@ export class MysqlServer extends pulumi.ComponentResource {
         this.host = connectHost(bindAddress);
         this.port = args.hostPort;
         this.internalHost = args.containerName;
+        this.ready = new ServerReady(`${name}-ready`, {
+            serverName: args.containerName,
+            containerId: this.container.id,
+            adminHost: this.host,
+            adminPort: this.port,
+        }, { parent: this, deletedWith: this.container });
         this.registerOutputs({
-            volume: this.volume, container: this.container, host: this.host, port: this.port, internalHost: this.internalHost,
+            volume: this.volume, container: this.container, ready: this.ready, host: this.host, port: this.port,
+            internalHost: this.internalHost,
         });
     }
 }

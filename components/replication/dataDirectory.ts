@@ -2,16 +2,16 @@
  * Bring-up that pays for one initialisation per lab, not one per server. A DataTemplate initialises
  * one data directory with the image's own tools (MySQL: `mysqld --initialize-insecure`, root's
  * password and the fence from an --init-file; MariaDB: `mariadb-install-db`, root's password from an
- * --extra-file), in a container of its own with no network; its volume is the lab's template. That is the part of the image's first start that takes the time, without its
- * init server or a first real start, which the template does not need. A DataCopy gives each server's
+ * --extra-file), in a container of its own with no network; its volume is the lab's template. That
+ * is the part of the image's first start that takes the time, without its init server or a first
+ * real start, which the template does not need. A DataCopy gives each server's
  * empty volume a copy of it before the server's first start, without what makes a server itself: the
  * server UUID (auto.cnf), the binary logs, the TLS keys. The server then starts as if restarted (the
  * images skip their initialisation on a data directory that has one), with its own server_id from its
  * command and a new UUID. A volume that already holds data is never touched, so upgrading the image or
  * a lab made before this keeps its data.
  *
- * Docker is reached as the docker provider reaches it (DOCKER_HOST, else the local socket). This
- * module travels inside each serialized provider, so it loads dockerode inside the functions.
+ * Docker is reached through dockerEngine.ts, as the docker provider reaches it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type Docker from "dockerode";
@@ -19,6 +19,7 @@ import { type InputTable, changedInputs, diffOf, withDefaults } from "./inputs";
 import { templateInitSql } from "./sql/initialise";
 import type { Flavor } from "./sql/vocabulary";
 import { templateInitTool } from "../serverOptions";
+import { engine, ignoreGone, logTail } from "./dockerEngine";
 
 export interface DataTemplateInputs {
     /** The template's volume. */
@@ -89,40 +90,8 @@ export function tarOneFile(file: string, content: Buffer | string, mode = 0o644)
     return Buffer.concat([header, body, pad, Buffer.alloc(1024, 0)]);
 }
 
-function engine(): Docker {
-    const Dockerode = require("dockerode") as typeof import("dockerode");
-    return new Dockerode();
-}
-
-
-/** A catch handler: the object was gone already, which is what was wanted; anything else is rethrown. */
-function ignoreGone(err: unknown): void {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-}
-
 async function volumeExists(name: string): Promise<boolean> {
     return engine().getVolume(name).inspect().then(() => true, (e) => { ignoreGone(e); return false; });
-}
-
-/**
- * The text of a non-TTY container's log, out of Docker's multiplexed frames: each is an 8-byte header
- * (stream, three zero bytes, a big-endian length) and that many bytes of output.
- */
-export function demuxLogs(buf: Buffer): string {
-    const parts: Buffer[] = [];
-    let at = 0;
-    while (at + 8 <= buf.length) {
-        const length = buf.readUInt32BE(at + 4);
-        parts.push(buf.subarray(at + 8, at + 8 + length));
-        at += 8 + length;
-    }
-    return Buffer.concat(parts).toString("utf8");
-}
-
-/** The last lines a container wrote, for an error message (the image's entrypoint prints no password). */
-async function logTail(c: Docker.Container): Promise<string> {
-    const raw = await c.logs({ stdout: true, stderr: true, tail: 15 }).catch(() => Buffer.from(""));
-    return demuxLogs(raw as unknown as Buffer).trim();
 }
 
 /** Where the init file goes in the initialising container (its own layer, gone with it). */

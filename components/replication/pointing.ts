@@ -102,7 +102,7 @@ export async function pointReplica(i: ReplicationInputs, seededBefore: SeedMetho
 
     // What the source has executed now, read as the replication user: this also proves the credentials.
     const probe: Endpoint = { host: i.sourceProbeHost, port: i.sourceProbePort, user: i.user, password: i.password };
-    // The source's container was healthy before this ran: one that does not answer soon is paused or gone,
+    // The source's server had answered before this ran: one that does not answer soon is paused or gone,
     // and waiting the whole timeout for it would only stall the up.
     const probeSource = () => withConnection(probe, Math.min(remaining(), SOURCE_ANSWER_SECONDS), "source", readSource)
         .catch((err) => { throw fail(i, (err as Error).message); });

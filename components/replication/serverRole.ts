@@ -44,8 +44,8 @@ export interface ServerRoleOutputs extends ServerRoleInputs {
 }
 
 /**
- * How long applying a role waits for its server. The server's container is healthy before its role is
- * applied, so a server that does not answer within this is stopped, paused or gone: the up fails in
+ * How long applying a role waits for its server. The server has answered (ServerReady) before its role
+ * is applied, so a server that does not answer within this is stopped, paused or gone: the up fails in
  * time instead of waiting on it.
  */
 const ANSWER_SECONDS = 20;

@@ -4,15 +4,16 @@
  * In one run, through liveStack (the Automation API where a pulumi CLI exists, else the mock runtime
  * with real Docker hooks), with the test bed's image:
  *   1. a single server's cold start: container start on an empty volume until Docker reports
- *      it healthy (the lab's own health check, which the lab's `wait` uses), and until it first takes
- *      a TCP login;
+ *      it healthy (the lab's own health check), and until it first takes a TCP login (about when the
+ *      lab's ServerReady lets the server's dependents go);
  *   2. wall time of `up` from nothing to a converged lab of 1+2, and of 1+5;
  *   3. wall time of the `up` that adds one replica to a lab (1+1) holding 100,000 rows;
  *   4. then, while `npm run bench`'s writers load its source, of the `up` that adds two more; the
  *      writers stop with it, and the time until both new replicas hold every row follows (no target:
  *      reported, with how many rows they lacked when the up ended).
- * Each is printed with its ratio to the cold start and its target (1.5×, 2.5×, 1.5×: only the lab's data
- * template pays for an initialisation, see components/replication/dataDirectory.ts). Everything it
+ * Each is printed with its ratios to both cold starts and its target (1.5×, 2.5×, 1.5×: only the lab's
+ * data template pays for an initialisation, see components/replication/dataDirectory.ts), met only
+ * when it holds against both. Everything it
  * creates is labelled bench-converge-* and removed at the end, also on failure.
  *
  * The cold start is measured BENCH_COLD_RUNS times (default 3) and the median taken. The labs include
@@ -147,6 +148,8 @@ async function main(): Promise<void> {
     });
     await c.destroy();
 
+    // Two bases: Docker's health check (what a compose user waits on) and the first TCP login (what the
+    // lab's own ServerReady waits on). A target is met only when it holds against both.
     const base = cold.healthyMs;
     const lines = [
         "",
@@ -154,15 +157,20 @@ async function main(): Promise<void> {
             `${demoApp ? ` + demo app (${APP_IMAGE})` : ""}, engine ${a.engine}, ` +
             `${os.cpus().length} CPUs, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
         `cold starts (healthy / TCP, s): ${colds.map((c) => `${seconds(c.healthyMs)}/${seconds(c.tcpMs)}`).join(", ")}`,
-        `${"measure".padEnd(52)} ${"seconds".padStart(8)} ${"x cold".padStart(7)} ${"target".padStart(7)}  result`,
+        `${"measure".padEnd(52)} ${"seconds".padStart(8)} ${"x cold".padStart(7)} ${"x TCP".padStart(7)} ${"target".padStart(7)}  result`,
     ];
     for (const r of results) {
         const ratio = r.ms / base;
-        const verdict = r.target === undefined ? "" : ratio <= r.target ? "meets target" : "MISSES target";
-        lines.push(`${r.what.padEnd(52)} ${seconds(r.ms).padStart(8)} ${ratio.toFixed(2).padStart(7)} ${(r.target ? `<= ${r.target}x` : "").padStart(7)}  ${verdict}`);
+        const tcpRatio = r.ms / cold.tcpMs;
+        const verdict = r.target === undefined ? ""
+            : tcpRatio <= r.target ? "meets target"
+                : ratio <= r.target ? "meets target against healthy only" : "MISSES target";
+        lines.push(`${r.what.padEnd(52)} ${seconds(r.ms).padStart(8)} ${ratio.toFixed(2).padStart(7)} ${tcpRatio.toFixed(2).padStart(7)} ` +
+            `${(r.target ? `<= ${r.target}x` : "").padStart(7)}  ${verdict}`);
         if (r.note) lines.push(`${"".padEnd(6)}${r.note}`);
     }
-    lines.push(`(ratios against the median healthy cold start, ${seconds(base)} s: the lab's containers are gated on the same health check)`);
+    lines.push(`(x cold: against the median healthy cold start, ${seconds(base)} s; x TCP: against the median first TCP login, ` +
+        `${seconds(cold.tcpMs)} s, which is when the lab's ServerReady lets a server's dependents go)`);
     process.stdout.write(lines.join("\n") + "\n");
 }
 

@@ -17,7 +17,8 @@ import { imageTagVersion, inferFlavor } from "../../components/imageName";
 import type { Flavor } from "../../components/replication/sql";
 import { healthcheck, serverArgs, serverEntrypoint, serverEnv, templateInitArgs } from "../../components/serverOptions";
 import { TEST_IMAGE } from "./images";
-import { dataCopyProvider, dataTemplateProvider, demuxLogs } from "../../components/replication/dataDirectory";
+import { dataCopyProvider, dataTemplateProvider } from "../../components/replication/dataDirectory";
+import { demuxLogs } from "../../components/replication/dockerEngine";
 
 // ---------------------------------------------------------------- is there an engine
 

@@ -46,7 +46,7 @@ const SQL_HOMES = [path.join(COMPONENTS, "replication", "sql"), path.join(COMPON
 describe("the program's shape", () => {
     test("the providers are found where docs/developing.md says", () => {
         expect(providerFiles.map((f) => path.basename(f)).sort())
-            .toEqual(["accounts.ts", "dataDirectory.ts", "labTables.ts", "replication.ts", "serverRole.ts", "topology.ts"]);
+            .toEqual(["accounts.ts", "dataDirectory.ts", "labTables.ts", "replication.ts", "serverReady.ts", "serverRole.ts", "topology.ts"]);
     });
 
     test("no function in components/ is over 70 lines", () => {

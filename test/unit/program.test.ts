@@ -94,13 +94,35 @@ describe("servers", () => {
         expect(ports).toEqual([0, 1, 2, 3].map((i) => [{ internal: 3306, external: 20000 + i, ip: "127.0.0.2", protocol: "tcp" }]));
     });
 
-    test("containers wait for a TCP health check, replace on healthcheck change, delete before replace, stop gracefully", () => {
+    test("containers keep a TCP health check, replace on healthcheck change, delete before replace, stop gracefully", () => {
         for (const c of serverContainers(run)) {
-            expect(c.inputs).toMatchObject({ wait: true, mustRun: true, destroyGraceSeconds: 60, restart: "unless-stopped" });
+            // ServerReady waits for the server, not Docker's first health check an interval later.
+            expect(c.inputs).toMatchObject({ wait: false, mustRun: true, destroyGraceSeconds: 60, restart: "unless-stopped" });
             expect(c.inputs.healthcheck).toMatchObject({ interval: "2s", startPeriod: "120s", tests: expect.arrayContaining(["--host=127.0.0.1"]) });
             expect(c.deleteBeforeReplace).toBe(true);
             expect(c.replaceOnChanges).toEqual(["healthcheck"]);
             expect(c.additionalSecretOutputs).toContain("envs");
+        }
+    });
+
+    test("each server's ServerReady waits on its container at its published port, and what talks to the servers waits on those", () => {
+        const readies = ofType(run, TYPES.serverReady);
+        const containers = serverContainers(run);
+        expect(readies).toHaveLength(containers.length);
+        containers.forEach((c, i) => {
+            const ready = readies.find((r) => r.name === `lab-server-${i}-ready`)!;
+            expect(ready.inputs).toMatchObject({ serverName: c.inputs.name, adminHost: "127.0.0.2", adminPort: 20000 + i, timeoutSeconds: 300 });
+            // The mocks give a container the id "<its name>-id".
+            expect(ready.inputs.containerId).toBe(`${String(c.inputs.name)}-id`);
+            expect(ready.dependencies).toContain(c.urn);
+        });
+        const topology = ofType(run, TYPES.topology)[0];
+        for (const r of readies) expect(topology.dependencies).toContain(r.urn);
+        const sourceRole = ofType(run, TYPES.serverRole).find((r) => r.inputs.role === "source")!;
+        expect(sourceRole.dependencies).toContain(readies[0].urn);
+        for (const r of ofType(run, TYPES.replication)) {
+            const index = r.name.split("-")[2];
+            expect(r.dependencies).toEqual(expect.arrayContaining([readies[0].urn, readies.find((x) => x.name === `lab-server-${index}-ready`)!.urn]));
         }
     });
 

@@ -61,14 +61,14 @@ describe("dependencies", () => {
         run = await program({ replicaCount: "2" });
     });
 
-    test("each Replication depends on its replica, the source and the replication grant", () => {
-        const source = named(run, TYPES.container, "lab-server-0-container");
+    test("each Replication depends on its replica's and the source's servers answering, and the replication grant", () => {
+        const source = named(run, TYPES.serverReady, "lab-server-0-ready");
         const grant = named(run, TYPES.sqlGrant, "lab-accounts-replication-grant");
         for (const i of [1, 2]) {
             const replication = named(run, TYPES.replication, `lab-server-${i}-replication`);
-            const replica = named(run, TYPES.container, `lab-server-${i}-container`);
+            const replica = named(run, TYPES.serverReady, `lab-server-${i}-ready`);
             expect(replication.dependencies).toEqual(expect.arrayContaining([replica.urn, source.urn, grant.urn]));
-            expect(replication.deletedWith).toBe(replica.urn);
+            expect(replication.deletedWith).toBe(named(run, TYPES.container, `lab-server-${i}-container`).urn);
             expect(replication.inputs).toMatchObject({ sourceHost: "mysql-replicas-dev-server-0", sourcePort: 3306,
                 adminHost: "127.0.0.1", adminPort: 13306 + i, sourceProbePort: 13306, user: "repl", connectRetry: 2 });
         }

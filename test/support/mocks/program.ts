@@ -203,4 +203,5 @@ export const TYPES = {
     sqlGrant: "pulumi-nodejs:dynamic/sql:Grant",
     dataTemplate: "pulumi-nodejs:dynamic/data:Template",
     dataCopy: "pulumi-nodejs:dynamic/data:Copy",
+    serverReady: "pulumi-nodejs:dynamic/server:Ready",
 } as const;
