@@ -138,6 +138,24 @@ export function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * `work`'s outcome, or `late()`'s once `ms` have passed without one; the timer is cleared either way.
+ * `work` itself goes on: ending what it started (a container, a session) is the caller's.
+ */
+export function within<T, L>(work: Promise<T>, ms: number, late: () => L): Promise<T | L> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lateOutcome = new Promise<L>((resolve, reject) => {
+        timer = setTimeout(() => {
+            try {
+                resolve(late());
+            } catch (err) {
+                reject(err);
+            }
+        }, ms);
+    });
+    return Promise.race([work, lateOutcome]).finally(() => clearTimeout(timer));
+}
+
 /** True for errors that mean the server is not there at all (container gone, port closed). */
 export function isGone(err: unknown): boolean {
     const message = String((err as { message?: string })?.message ?? err);

@@ -19,6 +19,7 @@ import { type InputTable, changedInputs, diffOf, withDefaults } from "./inputs";
 import { templateInitSql } from "./sql/initialise";
 import type { Flavor } from "./sql/vocabulary";
 import { templateInitTool } from "../serverOptions";
+import { within } from "./connection";
 import { engine, ignoreGone, logTail } from "./dockerEngine";
 
 export interface DataTemplateInputs {
@@ -131,9 +132,7 @@ async function initialise(i: DataTemplateInputs): Promise<void> {
         const sql = templateInitSql(i.flavor, i.rootPassword, i.initFiles.map((f) => f.content));
         await container.putArchive(tarOneFile(INIT_FILE.slice(INIT_FILE.lastIndexOf("/") + 1), sql, 0o644), { path: "/tmp" });
         await container.start();
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<"timeout">((resolve) => { timer = setTimeout(() => resolve("timeout"), i.timeoutSeconds * 1000); });
-        const ended = await Promise.race([container.wait(), timeout]).finally(() => clearTimeout(timer));
+        const ended = await within(container.wait() as Promise<{ StatusCode: number }>, i.timeoutSeconds * 1000, () => "timeout" as const);
         if (ended === "timeout") throw new Error(`the initialisation took over ${i.timeoutSeconds} s:\n${await logTail(container)}`);
         if (ended.StatusCode !== 0) throw new Error(`${run.tool} failed (exit ${ended.StatusCode}):\n${await logTail(container)}`);
     } catch (err) {

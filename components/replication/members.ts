@@ -3,7 +3,7 @@
  * (`openMembers`), and each step's action as statements on a live server (the `Member` of steps.ts).
  */
 import type { Connection } from "mysql2/promise";
-import { connect, execAll, query, readServerVersion, withSuperReadOnlyLifted, type Endpoint } from "./connection";
+import { connect, execAll, query, readServerVersion, withSuperReadOnlyLifted, within, type Endpoint } from "./connection";
 import type { MemberFacts } from "./plans";
 import { aheadOfSource, gtidDifference, isFresh, readSource, replicaStatus } from "./serverState";
 import { type ReplicationDialect, replicationDialect } from "./sql/replication";
@@ -144,10 +144,8 @@ export class SqlMember implements Member {
 
     /** Ends the session; one still held by a statement that outlived its step's bound is dropped instead. */
     async close(): Promise<void> {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const held = new Promise<"held">((resolve) => { timer = setTimeout(() => resolve("held"), 2000); });
-        const ended = await Promise.race([this.conn.end().then(() => "ended" as const, () => "failed" as const), held])
-            .finally(() => clearTimeout(timer));
+        const ending = this.conn.end().then(() => "ended" as const, () => "failed" as const);
+        const ended = await within(ending, 2000, () => "held" as const);
         if (ended !== "ended") this.conn.destroy();
     }
 }

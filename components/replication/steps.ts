@@ -3,6 +3,7 @@
  * each step's undo before the step runs (so a step that fails half-way is undone too); on a failure
  * or a timeout it runs the recorded undos in reverse and says which step failed and why.
  */
+import { within } from "./connection";
 import { label, type Action, type MemberFacts, type Plan, type Step } from "./plans";
 
 /** What the runner needs of a server: the live one is `members.ts`, the unit tests' a model in memory. */
@@ -154,11 +155,8 @@ export async function runPlan(plan: Plan, members: ReadonlyMap<number, Member>, 
  * The steps that wait watch the deadline themselves and say more, so this fires a little after it.
  */
 function bounded<T>(work: Promise<T>, s: RunState, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = Math.min(5000, s.timeoutSeconds * 1000);
-    const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not finish within the time bound (${s.timeoutSeconds} s)`)),
-            Math.max(0, s.deadline - Date.now()) + grace);
+    return within(work, Math.max(0, s.deadline - Date.now()) + grace, (): never => {
+        throw new Error(`${what} did not finish within the time bound (${s.timeoutSeconds} s)`);
     });
-    return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

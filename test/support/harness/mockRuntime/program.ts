@@ -159,7 +159,12 @@ export async function runHooked(run: HookedRun): Promise<void> {
         callback(rpcError(new NotImplemented(`resource method call ${req.getTok()}`)));
 
     const unhandled: unknown[] = [];
-    const onUnhandled = (err: unknown) => unhandled.push(err);
+    const onUnhandled = (err: unknown) => {
+        unhandled.push(err);
+        // Said at once: a program that fails this way (a provider that cannot be serialized) may leave
+        // registrations that never end, and the process then exits before the run can report it.
+        process.stderr.write(`unhandled error in the program: ${err instanceof Error ? err.message : String(err)}\n`);
+    };
     process.on("unhandledRejection", onUnhandled);
     let programError: unknown;
     try {
