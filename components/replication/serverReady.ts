@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { hostPort, sleep } from "./connection";
-import { engine, logTail } from "./dockerEngine";
+import { engine, ignoreGone, logTail } from "./dockerEngine";
 import { type InputTable, changedInputs, checkInputs, diffOf, is, withDefaults } from "./inputs";
 
 export interface ServerReadyInputs {
@@ -88,10 +88,7 @@ async function lastWords(c: import("dockerode").Container): Promise<string> {
 /** Why the container will not answer (stopped, restarting, gone), with its last words; "" while it runs. */
 async function notRunning(i: ServerReadyInputs): Promise<string> {
     const container = engine().getContainer(i.containerId);
-    const info = await container.inspect().catch((err: { statusCode?: number }) => {
-        if (err.statusCode === 404) return undefined;
-        throw err;
-    });
+    const info = await container.inspect().catch((err) => { ignoreGone(err); return undefined; });
     if (!info) return "its container is gone";
     const { State: state, RestartCount: restarts } = info;
     if (state.Running && !state.Restarting && restarts === 0) return "";
