@@ -69,7 +69,7 @@ function runMatrix(name, { suite, env }) {
         const relay = (stream, out) => readline.createInterface({ input: stream }).on("line", (line) => {
             out.write(`[${name}] ${line}\n`);
             tail.push(line);
-            if (tail.length > 40) tail.shift();
+            if (tail.length > 80) tail.shift();
         });
         relay(child.stdout, process.stdout);
         relay(child.stderr, process.stderr);

@@ -60,6 +60,30 @@ function leftOut(image) {
     return Object.entries(onlyOn).filter(([, on]) => !on.includes(image)).map(([file]) => file);
 }
 
+/**
+ * The failed tests and failed files of one jest run, a line each with the start of its error, so that
+ * the closing table (all a CI log's tail may keep) says which test failed and why, not only how many.
+ */
+function failuresOf(result) {
+    const lines = [];
+    for (const file of result.testResults ?? []) {
+        const rel = path.relative(process.cwd(), file.name);
+        const failed = (file.assertionResults ?? []).filter((a) => a.status === "failed");
+        for (const a of failed) lines.push(`${rel}: ${a.fullName}: ${headOf(a.failureMessages?.[0])}`);
+        if (failed.length === 0 && file.status === "failed") lines.push(`${rel}: ${headOf(file.message)}`);
+    }
+    return lines;
+}
+
+/** The first three lines of an error, on one line: enough for an expect's matcher, expected and received. */
+function headOf(text) {
+    // eslint-disable-next-line no-control-regex
+    const lines = String(text ?? "").replace(/\u001b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim())
+        .filter((l) => l && !l.startsWith("● Test suite failed to run") && !l.startsWith("at ") && !/^(>\s*)?\d+ \|/.test(l) && l !== "|" && !/^\|\s*\^/.test(l));
+    const said = lines.slice(0, 3).join(" / ");
+    return said.length > 400 ? `${said.slice(0, 400)}…` : said;
+}
+
 const jest = require.resolve("jest/bin/jest");
 const rows = [];
 for (const image of images) {
@@ -85,6 +109,7 @@ for (const image of images) {
     rows.push({
         image, seconds, status: run.status ?? 1,
         passed: result.numPassedTests, failed: result.numFailedTests, skipped: result.numPendingTests, total: result.numTotalTests,
+        failures: failuresOf(result),
     });
 }
 
@@ -93,6 +118,9 @@ process.stdout.write(`\n${suite} matrix\n${pad("image", 32)}${pad("passed", 8)}$
 for (const r of rows) {
     process.stdout.write(`${pad(r.image, 32)}${pad(r.passed, 8)}${pad(r.failed, 8)}${pad(r.skipped, 9)}${r.seconds.toFixed(0)}` +
         `${r.status !== 0 ? "   (jest exited " + r.status + ")" : r.total === 0 ? "   (no test ran)" : ""}\n`);
+}
+for (const r of rows) {
+    for (const f of r.failures) process.stdout.write(`  failed on ${r.image}: ${f}\n`);
 }
 const passed = rows.reduce((n, r) => n + r.passed, 0);
 const failed = rows.reduce((n, r) => n + r.failed, 0);
