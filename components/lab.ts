@@ -99,20 +99,12 @@ export class MysqlLab extends pulumi.ComponentResource {
     private makeServers(name: string, args: MysqlLabArgs): MysqlServer[] {
         const s = args.settings;
         const imageId = this.imageId(`${name}-image`, s.image, s.pullImage);
-        // One initialisation for the whole lab: every server's empty volume starts as a copy of this
-        // (the fence persisted on MySQL 8+), with its own server_id (and, on MySQL, a new server UUID).
         const templateArgs = templateInitArgs(s.flavor, s.imageVersion);
-        const template = templateArgs === undefined ? undefined : new DataTemplate(`${name}-data-template`, {
-            volumeName: `${args.namePrefix}-template`,
-            image: imageId,
-            flavor: s.flavor,
-            command: templateArgs,
-            rootPassword: this.passwords.rootPassword,
-            initFiles: initFiles(s.flavor, s.imageVersion),
-            labels: args.labels,
-        }, { parent: this });
+        // The template fills the servers' volumes, so it is made after them; their containers wait for it.
+        let filled: (template: DataTemplate) => void = () => undefined;
+        const filledBy = templateArgs === undefined ? undefined : new Promise<DataTemplate>((resolve) => { filled = resolve; });
 
-        return s.servers.map((spec) => new MysqlServer(`${name}-server-${spec.index}`, {
+        const servers = s.servers.map((spec) => new MysqlServer(`${name}-server-${spec.index}`, {
             containerName: serverContainerName(args.namePrefix, spec.index),
             imageId,
             flavor: s.flavor,
@@ -122,9 +114,25 @@ export class MysqlLab extends pulumi.ComponentResource {
             bindAddress: s.bindAddress,
             hostPort: spec.hostPort,
             rootPassword: this.passwords.rootPassword,
-            templateVolume: template?.volumeName,
+            filledBy,
             labels: { ...args.labels, "mysql-replicas.server": String(spec.index) },
         }, { parent: this }));
+
+        // One initialisation for the whole lab: every server's empty volume starts as a copy of this
+        // (the fence persisted on MySQL 8+), with its own server_id (and, on MySQL, a new server UUID).
+        if (templateArgs !== undefined) {
+            filled(new DataTemplate(`${name}-data-template`, {
+                volumeName: `${args.namePrefix}-template`,
+                image: imageId,
+                flavor: s.flavor,
+                command: templateArgs,
+                rootPassword: this.passwords.rootPassword,
+                initFiles: initFiles(s.flavor, s.imageVersion),
+                serverVolumes: servers.map((server) => server.volume.name),
+                labels: args.labels,
+            }, { parent: this }));
+        }
+        return servers;
     }
 
     /**

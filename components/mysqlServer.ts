@@ -1,7 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Flavor } from "./config";
-import { DataCopy } from "./replication/dataDirectory";
 import { ServerReady } from "./replication/serverReady";
 import { healthcheck, serverArgs, serverEntrypoint, serverEnv } from "./serverOptions";
 
@@ -22,8 +21,12 @@ export interface MysqlServerArgs {
     readonly bindAddress?: string;
     readonly hostPort: number;
     readonly rootPassword: pulumi.Input<string>;
-    /** The lab's initialised data directory (DataTemplate's volume), copied into this server's empty volume; none: the image initialises it. */
-    readonly templateVolume?: pulumi.Input<string>;
+    /**
+     * What fills this server's empty volume before its first start (the lab's DataTemplate, made once the
+     * servers' volumes exist, hence a promise); the server program then starts directly. None: the image
+     * initialises the volume itself.
+     */
+    readonly filledBy?: Promise<pulumi.Resource>;
     /** Labels for the container and its volume (project, stack, server index). */
     readonly labels: Record<string, string>;
 }
@@ -53,21 +56,12 @@ export class MysqlServer extends pulumi.ComponentResource {
             labels,
         }, { parent: this });
 
-        // Before the first start: an empty volume gets the lab's initialised data directory, so this server
-        // starts as after a restart instead of initialising its own.
-        const copy = args.templateVolume === undefined ? undefined : new DataCopy(`${name}-data-copy`, {
-            templateVolume: args.templateVolume,
-            volumeName: this.volume.name,
-            image: args.imageId,
-            labels: args.labels,
-        }, { parent: this, dependsOn: [this.volume] });
-
         this.container = new docker.Container(`${name}-container`, {
             name: args.containerName,
             hostname: args.containerName,
             image: args.imageId,
-            // On a copy of the template the server program starts directly: the image would only skip its initialisation.
-            entrypoints: copy ? serverEntrypoint(args.flavor) : undefined,
+            // On a copy of the lab's template the server program starts directly: the image would only skip its initialisation.
+            entrypoints: args.filledBy ? serverEntrypoint(args.flavor) : undefined,
             command: serverArgs(args.flavor, args.imageVersion, args.serverId),
             envs: pulumi.secret(pulumi.output(args.rootPassword).apply((pw) => serverEnv(args.flavor, pw))),
             labels,
@@ -84,7 +78,8 @@ export class MysqlServer extends pulumi.ComponentResource {
             destroyGraceSeconds: 60,
         }, {
             parent: this,
-            dependsOn: copy ? [copy] : [],
+            // Its first start comes after its empty volume got the lab's initialised data directory.
+            dependsOn: args.filledBy ? [args.filledBy] : [],
             // A fixed name and port cannot exist twice, so the old container must go first.
             deleteBeforeReplace: true,
             // The docker provider neither applies nor reads back healthcheck edits.

@@ -1,5 +1,5 @@
 /**
- * Docker for the providers that act on it directly (DataTemplate, DataCopy, ServerReady), reached as
+ * Docker for the providers that act on it directly (DataTemplate, ServerReady), reached as
  * the docker provider reaches it: DOCKER_HOST, else the local socket. This module travels inside each
  * serialized provider, so it loads dockerode inside the functions.
  */

@@ -1,13 +1,14 @@
 /**
- * Issue 21, one initialisation per lab: the DataTemplate and DataCopy providers against the Docker
- * engine and every test image. The template is the image's own `mysqld --initialize-insecure` with an
+ * Issue 21, one initialisation per lab: the DataTemplate provider against the Docker engine and every
+ * test image. The template is the image's own `mysqld --initialize-insecure` with an
  * init file (MySQL) or `mariadb-install-db` with an extra file (MariaDB); servers
  * started on copies of it are each themselves (server_id from their command, a server UUID of their
  * own), hold no GTID and no initialisation transaction in a binary log, take the configured root
- * password, and are fenced from their first start. A volume that holds data is never overwritten.
+ * password, and are fenced from their first start. The template's own container fills the servers'
+ * volumes; a volume added later is filled by the update; one that holds data is never overwritten.
  */
 import { execFileSync } from "node:child_process";
-import { DataCopyInputs, DataTemplateInputs, dataCopyProvider, dataTemplateProvider } from "../../components/replication/dataDirectory";
+import { DataTemplateInputs, DataTemplateOutputs, dataTemplateProvider, fillVolumes } from "../../components/replication/dataDirectory";
 import { initFiles, templateInitArgs } from "../../components/serverOptions";
 import {
     LabRun, createServerContainer, dataVolume, describeWithDocker, docker, imageServer, startHealthy,
@@ -41,36 +42,42 @@ describeWithDocker(`one initialisation per lab: data template and copies on ${TE
     const servers = [{ name: "a", serverId: 31, port: 23360 }, { name: "b", serverId: 32, port: 23361 }];
     const containerName = (n: string) => `mrit-datadir-${run.runId}-${n}`;
     const root = (port: number): ServerLogin => ({ host: "127.0.0.1", port, user: "root", password: rootPassword });
-    const copyInputs = (n: string): DataCopyInputs =>
-        ({ templateVolume: template.volumeName, volumeName: dataVolume(containerName(n)), image: TEST_IMAGE, labels: run.labels() });
+    const volume = (n: string) => dataVolume(containerName(n));
+    let made: DataTemplateOutputs;
+    const create = (s: { name: string; serverId: number; port: number }) => createServerContainer({ name: containerName(s.name), image: TEST_IMAGE,
+        serverId: s.serverId, rootPassword: "not-used-on-a-copy", hostPort: s.port, labels: run.labels(), onCopy: true });
 
     beforeAll(async () => {
         run = await CopyRun.start();
         template = {
             volumeName: `mrit-datadir-${run.runId}-template`, image: TEST_IMAGE, flavor,
-            command: templateInitArgs(flavor, version)!, rootPassword, initFiles: initFiles(flavor, version), labels: run.labels(), timeoutSeconds: 240,
+            command: templateInitArgs(flavor, version)!, rootPassword, initFiles: initFiles(flavor, version),
+            serverVolumes: servers.map((s) => volume(s.name)), labels: run.labels(), timeoutSeconds: 240,
         };
     });
     afterAll(async () => {
         await run?.cleanup();
     });
 
-    test("the template is the image's own initialisation (mysqld --initialize-insecure, mariadb-install-db), on a volume of its own", async () => {
+    test("the template is the image's own initialisation, on a volume of its own, and its container fills the servers' empty volumes", async () => {
+        // The servers' volumes (and containers, not started) exist first, as the lab makes them.
+        const ids = [];
+        for (const s of servers) ids.push(await create(s));
         const created = await dataTemplateProvider.create!(template);
+        made = created.outs as DataTemplateOutputs;
         expect(created.id).toBe(template.volumeName);
-        expect((await dataTemplateProvider.read!(created.id, template)).id).toBe(template.volumeName);
-        // Nothing of its initialisation is left.
+        expect(made.filled).toEqual(template.serverVolumes);
+        expect((await dataTemplateProvider.read!(created.id, made)).props).toMatchObject({ filled: template.serverVolumes });
+        // Nothing of its initialisation is left: not its container, nor a mark of a copy under way.
         const left = await docker.listContainers({ all: true, filters: JSON.stringify({ name: [`${template.volumeName}-init`] }) });
         expect(left).toEqual([]);
+        for (const [i, s] of servers.entries()) {
+            await startHealthy(ids[i], s.name, 120_000);
+            expect(execIn(containerName(s.name), ["ls", "-A", "/var/lib/mysql"])).not.toContain(".mysql-replicas-copying");
+        }
     });
 
     test("servers started on copies are each themselves: own server_id and UUID, no GTID, no binlogged initialisation, root's password, fenced", async () => {
-        for (const s of servers) {
-            const id = await createServerContainer({ name: containerName(s.name), image: TEST_IMAGE, serverId: s.serverId,
-                rootPassword: "not-used-on-a-copy", hostPort: s.port, labels: run.labels(), onCopy: true });
-            expect((await dataCopyProvider.create!(copyInputs(s.name))).outs!.result).toBe("copied");
-            await startHealthy(id, s.name, 120_000);
-        }
         const seen: { id: number; uuid: string }[] = [];
         for (const s of servers) {
             await withConn(root(s.port), async (c) => {
@@ -110,18 +117,61 @@ describeWithDocker(`one initialisation per lab: data template and copies on ${TE
         await expect(withConn({ ...root(servers[0].port), password: "not-used-on-a-copy" }, async () => true)).rejects.toMatchObject({ code: "ER_ACCESS_DENIED_ERROR" });
     });
 
-    test("a volume that holds data is kept as it is", async () => {
+    test("a server added later is filled by the update, from one helper container; a volume that holds data is kept as it is", async () => {
         const before = await withConn(root(servers[0].port), async (c) => (await rows(c, "SHOW BINARY LOGS")).map((l) => l.Log_name));
         await docker.getContainer(containerName(servers[0].name)).stop({ t: 30 });
-        expect((await dataCopyProvider.create!(copyInputs(servers[0].name))).outs!.result).toBe("kept");
+        const added = { name: "c", serverId: 33, port: 23362 };
+        const id = await create(added);
+        const news = { ...template, serverVolumes: [...template.serverVolumes, volume(added.name)] };
+        expect(await dataTemplateProvider.diff!(template.volumeName, made, news)).toMatchObject({ changes: true, replaces: [] });
+        const updated = await dataTemplateProvider.update!(template.volumeName, made, news);
+        made = updated.outs as DataTemplateOutputs;
+        expect(made.filled).toEqual(news.serverVolumes);
+        expect(await dataTemplateProvider.diff!(template.volumeName, made, news)).toMatchObject({ changes: false });
         await startHealthy(containerName(servers[0].name), servers[0].name, 120_000);
         const after = await withConn(root(servers[0].port), async (c) => (await rows(c, "SHOW BINARY LOGS")).map((l) => l.Log_name));
         // The restart began a second log after the first: the first is still there.
         expect(after.slice(0, before.length)).toEqual(before);
+        await startHealthy(id, added.name, 120_000);
+        await withConn(root(added.port), async (c) => {
+            const [r] = await rows(c, "SELECT @@GLOBAL.server_id AS id");
+            expect(Number(r.id)).toBe(added.serverId);
+        });
+        // Asked again, nothing more is copied: every volume holds data.
+        expect(await fillVolumes({ templateVolume: template.volumeName, volumes: news.serverVolumes, image: TEST_IMAGE, labels: run.labels() })).toEqual([]);
     });
 
-    test("delete removes the template's volume; a later read finds it gone", async () => {
-        await dataTemplateProvider.delete!(template.volumeName, template);
-        expect((await dataTemplateProvider.read!(template.volumeName, template)).id).toBe("");
+    test("a copy cut short is made again; a server volume gone is found by read and filled again", async () => {
+        // A volume holding the mark of a copy under way, and a stray file: copied from scratch.
+        const cut = `mrit-datadir-${run.runId}-cut`;
+        await docker.createVolume({ Name: cut, Labels: run.labels() });
+        const seed = await docker.createContainer({ Image: TEST_IMAGE, Entrypoint: ["sh", "-c", "touch /d/.mysql-replicas-copying /d/stray"],
+            Labels: run.labels(), HostConfig: { Binds: [`${cut}:/d`], NetworkMode: "none" } });
+        await seed.start();
+        await seed.wait();
+        await seed.remove();
+        expect(await fillVolumes({ templateVolume: template.volumeName, volumes: [cut], image: TEST_IMAGE, labels: run.labels() })).toEqual([cut]);
+        const check = await docker.createContainer({ Image: TEST_IMAGE, Entrypoint: ["sh", "-c", "ls -A /d"],
+            Labels: run.labels(), HostConfig: { Binds: [`${cut}:/d`], NetworkMode: "none" } });
+        await check.start();
+        await check.wait();
+        const listing = String(await check.logs({ stdout: true }));
+        await check.remove();
+        expect(listing).toContain("mysql");
+        expect(listing).not.toMatch(/stray|mysql-replicas-copying/);
+        // A server volume removed behind the lab's back: read no longer counts it, and diff asks for a copy.
+        await docker.getVolume(cut).remove();
+        const withCut = { ...made, serverVolumes: [...made.serverVolumes, cut], filled: [...made.filled, cut] };
+        const read = await dataTemplateProvider.read!(template.volumeName, withCut);
+        expect((read.props as DataTemplateOutputs).filled).toEqual(made.filled);
+        expect(await dataTemplateProvider.diff!(template.volumeName, read.props as DataTemplateOutputs, { ...template, serverVolumes: withCut.serverVolumes }))
+            .toMatchObject({ changes: true, replaces: [] });
+    });
+
+    test("delete removes the template's volume; a later read finds it gone, and filling from it says so", async () => {
+        await dataTemplateProvider.delete!(template.volumeName, made);
+        expect((await dataTemplateProvider.read!(template.volumeName, made)).id).toBe("");
+        await expect(fillVolumes({ templateVolume: template.volumeName, volumes: [volume("d")], image: TEST_IMAGE, labels: run.labels() }))
+            .rejects.toThrow(`the lab's data template ${template.volumeName} is gone`);
     });
 });

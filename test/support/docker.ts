@@ -17,7 +17,7 @@ import { imageTagVersion, inferFlavor } from "../../components/imageName";
 import type { Flavor } from "../../components/replication/sql";
 import { healthcheck, serverArgs, serverEntrypoint, serverEnv, templateInitArgs } from "../../components/serverOptions";
 import { TEST_IMAGE } from "./images";
-import { dataCopyProvider, dataTemplateProvider } from "../../components/replication/dataDirectory";
+import { dataTemplateProvider, fillVolumes } from "../../components/replication/dataDirectory";
 import { demuxLogs } from "../../components/replication/dockerEngine";
 
 // ---------------------------------------------------------------- is there an engine
@@ -297,7 +297,7 @@ export async function createDataTemplate(o: { volumeName: string; image: string;
     const command = templateInitArgs(flavor, version);
     if (command === undefined) return undefined;
     await dataTemplateProvider.create!({
-        volumeName: o.volumeName, image: o.image, flavor, command, rootPassword: o.rootPassword, initFiles: [], labels: o.labels, timeoutSeconds: 240,
+        volumeName: o.volumeName, image: o.image, flavor, command, rootPassword: o.rootPassword, initFiles: [], serverVolumes: [], labels: o.labels, timeoutSeconds: 240,
     });
     return o.volumeName;
 }
@@ -317,7 +317,7 @@ export async function createServerContainer(spec: ServerContainerSpec): Promise<
     const volume = dataVolume(spec.name);
     await docker.createVolume({ Name: volume, Labels: spec.labels });
     if (spec.templateVolume) {
-        await dataCopyProvider.create!({ templateVolume: spec.templateVolume, volumeName: volume, image: spec.image, labels: spec.labels });
+        await fillVolumes({ templateVolume: spec.templateVolume, volumes: [volume], image: spec.image, labels: spec.labels });
     }
     const { flavor, version } = imageServer(spec.image, spec.flavor);
     const hc = healthcheck(flavor);

@@ -139,14 +139,14 @@ describe("flavors", () => {
         expect(more).toEqual([]);
         expect(template.inputs.flavor).toBe("mariadb");
         expect(template.inputs.command).toEqual(expect.arrayContaining(["--skip-log-bin", "--auth-root-authentication-method=normal"]));
-        expect(ofType(run, TYPES.dataCopy)).toHaveLength(serverContainers(run).length);
+        expect(template.inputs.serverVolumes).toHaveLength(serverContainers(run).length);
         // On a copy the server program starts directly, as the image's user.
         expect(c.inputs.entrypoints).toEqual(["sh", "-c", expect.stringContaining("exec mariadbd --user=mysql \"$@\""), "mariadbd"]);
     });
 
     test("MariaDB before 10.6 has no template: its servers initialise themselves", async () => {
         const run = await program({ image: "mariadb:10.5" });
-        expect([...ofType(run, TYPES.dataTemplate), ...ofType(run, TYPES.dataCopy)]).toEqual([]);
+        expect(ofType(run, TYPES.dataTemplate)).toEqual([]);
         expect(serverContainers(run)).toHaveLength(3);
         // The image's entrypoint initialises each one.
         for (const c of serverContainers(run)) expect(c.inputs.entrypoints).toBeUndefined();
@@ -164,11 +164,13 @@ describe("flavors", () => {
         expect(template.additionalSecretOutputs).toContain("rootPassword");
         // mysqld initialises the directory itself, with no binary log: the template holds no GTID.
         expect(template.inputs.command).toEqual(expect.arrayContaining(["--initialize-insecure", "--skip-log-bin"]));
-        const copies = ofType(run, TYPES.dataCopy);
-        expect(copies.map((c) => c.inputs.volumeName)).toEqual([0, 1, 2].map((i) => `mysql-replicas-dev-server-${i}-data`));
-        for (const [i, c] of serverContainers(run).entries()) {
-            expect(copies[i].inputs.templateVolume).toBe("mysql-replicas-dev-template");
-            expect(c.dependencies).toContain(copies[i].urn);
+        // It fills the servers' volumes, so it comes after them, and their containers after it.
+        expect(template.inputs.serverVolumes).toEqual([0, 1, 2].map((i) => `mysql-replicas-dev-server-${i}-data`));
+        const volumes = ofType(run, TYPES.volume);
+        expect(volumes).toHaveLength(3);
+        for (const v of volumes) expect(template.dependencies).toContain(v.urn);
+        for (const c of serverContainers(run)) {
+            expect(c.dependencies).toContain(template.urn);
             // The fence comes with the copy: the container itself uploads nothing, so its first start is fenced already.
             expect(c.inputs.uploads ?? []).toEqual([]);
             expect(c.inputs.entrypoints).toEqual(["sh", "-c", expect.stringContaining("exec mysqld --user=mysql \"$@\""), "mysqld"]);

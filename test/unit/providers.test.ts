@@ -237,10 +237,10 @@ describe("older saved state, read through each provider's input table", () => {
         expect(await topology.diff("topology", older, news)).toEqual({ changes: false, replaces: [] });
         expect(await topology.diff("topology", older, { ...news, timeoutSeconds: 300 })).toEqual({ changes: true, replaces: [] });
     });
-    test("a data template saved before its time bound and flavor existed reads as MySQL's, 300 s; a copy's new image is only recorded", async () => {
-        const { dataCopyProvider, dataTemplateProvider } = await import("../../components/replication/dataDirectory");
+    test("a data template saved before its time bound and flavor existed reads as MySQL's, 300 s; one saved before it filled volumes fills them once", async () => {
+        const { dataTemplateProvider } = await import("../../components/replication/dataDirectory");
         const older = { volumeName: "t", image: "sha256:1", command: ["--x"], rootPassword: "pw", initFiles: [], labels: {} };
-        const now = { ...older, flavor: "mysql" as const, timeoutSeconds: 300 };
+        const now = { ...older, flavor: "mysql" as const, timeoutSeconds: 300, serverVolumes: [] };
         expect(await dataTemplateProvider.diff!("t", older as never, now)).toMatchObject({ changes: false });
         expect(await dataTemplateProvider.diff!("t", older as never, { ...now, image: "sha256:2" }))
             .toMatchObject({ changes: true, replaces: ["image"] });
@@ -250,8 +250,15 @@ describe("older saved state, read through each provider's input table", () => {
         const first = { volumeName: "t", image: "sha256:1", command: ["--x"], env: ["A=1"], initFiles: [], healthTest: ["CMD"], labels: {} };
         expect(await dataTemplateProvider.diff!("t", first as never, now))
             .toMatchObject({ changes: true, replaces: ["rootPassword"], deleteBeforeReplace: true });
-        const copy = { templateVolume: "t", volumeName: "v", image: "sha256:1", labels: {} };
-        expect(await dataCopyProvider.diff!("v", { ...copy, result: "copied" }, { ...copy, image: "sha256:2" }))
+        // Its servers' volumes were filled by a copy each: the first up with the list is an update (their data is kept).
+        const volumes = ["v0", "v1"];
+        expect(await dataTemplateProvider.diff!("t", older as never, { ...now, serverVolumes: volumes }))
+            .toMatchObject({ changes: true, replaces: [] });
+        // Once filled, a server removed is only recorded, and one added (or found gone by a refresh) is filled.
+        const filled = { ...now, serverVolumes: volumes, filled: volumes };
+        expect(await dataTemplateProvider.diff!("t", filled, { ...now, serverVolumes: volumes })).toMatchObject({ changes: false });
+        expect(await dataTemplateProvider.diff!("t", filled, { ...now, serverVolumes: ["v0"] })).toMatchObject({ changes: true, replaces: [] });
+        expect(await dataTemplateProvider.diff!("t", { ...filled, filled: ["v0"] }, { ...now, serverVolumes: volumes }))
             .toMatchObject({ changes: true, replaces: [] });
     });
 });

@@ -1,6 +1,6 @@
 import { healthcheck, initFiles, serverArgs, serverEntrypoint, serverEnv, templateInitArgs, templateInitTool } from "../../components/serverOptions";
 import { sqlString, templateInitSql } from "../../components/replication/sql";
-import { NOT_COPIED, copyScript } from "../../components/replication/dataDirectory";
+import { NOT_COPIED, fillScript } from "../../components/replication/dataDirectory";
 
 describe("server options", () => {
     test.each([["8.0.22"], ["8.4"], ["9.7"], [undefined]])("MySQL %s persists the fence while its data directory is made", (version) => {
@@ -83,10 +83,14 @@ describe("server options", () => {
 });
 
 describe("copies of the data template", () => {
-    test("only an empty volume gets the template, without the server's identity, binary logs, TLS keys or pid files", () => {
-        const script = copyScript();
-        expect(script.split("\n")[1]).toBe('if [ -n "$(ls -A /data)" ]; then echo kept; exit 0; fi');
-        expect(script).toContain("cp -a /template/. /data/");
+    test("only an empty volume (or one whose copy was cut short) gets the template, without the server's identity, binary logs, TLS keys or pid files", () => {
+        const script = fillScript("/template");
+        expect(script).toContain('[ -d /template/mysql ] || {');
+        expect(script).toContain('if [ -n "$(ls -A "$d")" ] && [ ! -e "$d/.mysql-replicas-copying" ]; then echo "kept $n"; return 0; fi');
+        expect(script).toContain('cp -a /template/. "$d"/ &&');
+        // Every volume at once, and any copy failing fails the script.
+        expect(script).toContain('for d in /fill/*; do [ -d "$d" ] || continue; fill "$d" & pids="$pids $!"; done');
+        expect(script).toContain("for p in $pids; do wait $p || status=1; done");
         for (const f of ["auto.cnf", "mysql-bin.*", "relay-bin.*", "*.pem", "*.pid"]) expect(NOT_COPIED).toContain(f);
         // The fence persisted by the initialisation (mysqld-auto.cnf) travels with the copy.
         expect(NOT_COPIED.join(" ")).not.toContain("mysqld-auto.cnf");

@@ -202,6 +202,5 @@ export const TYPES = {
     sqlUser: "pulumi-nodejs:dynamic/sql:User",
     sqlGrant: "pulumi-nodejs:dynamic/sql:Grant",
     dataTemplate: "pulumi-nodejs:dynamic/data:Template",
-    dataCopy: "pulumi-nodejs:dynamic/data:Copy",
     serverReady: "pulumi-nodejs:dynamic/server:Ready",
 } as const;

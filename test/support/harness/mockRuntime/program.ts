@@ -124,6 +124,7 @@ export async function runHooked(run: HookedRun): Promise<void> {
     monitor.registerResource = (req: any, callback: (err: unknown, resp?: unknown) => void) => {
         (async () => {
             const goal = goalOf(req);
+            if (process.env.LIVE_TIMELINE) process.stderr.write(`[t+${Math.round(performance.now())}] register ${goal.type} ${goal.name}\n`);
             const result = await engine.register(goal);
             const resp = new resproto.RegisterResourceResponse();
             resp.setUrn(goal.urn);

@@ -50,7 +50,7 @@ async function run(req: RunRequest, log: (line: string) => void): Promise<Omit<R
 
 process.once("message", (req: RunRequest) => {
     const started = Date.now();
-    const log = (line: string) => process.stderr.write(`[live ${req.stack} ${req.op}] ${line}\n`);
+    const log = (line: string) => process.stderr.write(`${process.env.LIVE_TIMELINE ? `[t+${Math.round(performance.now())}] ` : ""}[live ${req.stack} ${req.op}] ${line}\n`);
     log(`start (${req.refresh && (req.op === "up" || req.op === "preview") ? "refresh first, " : ""}state ${req.statePath})`);
     run(req, log).then(
         (res) => {
