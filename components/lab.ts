@@ -166,6 +166,7 @@ export class MysqlLab extends pulumi.ComponentResource {
         const server = this.servers[index];
         return new ServerRole(`${name}-server-${index}-role`, {
             serverName: server.internalHost,
+            serverInstance: server.container.id,
             adminHost: server.host,
             adminPort: server.port,
             adminPassword: this.passwords.rootPassword,

@@ -13,10 +13,13 @@ import { type Role, type ServerVersion } from "./sql/vocabulary";
  * source writable and locks replicas down (super_read_only on MySQL) at run time, so a switchover is
  * a config change that never touches a container. Only the fence survives a restart (MySQL 8+
  * persists read-only for every server, the source included), so a restarted source comes back
- * read-only until the next `pulumi up` confirms it is still the source.
+ * read-only until the next `pulumi up` confirms it is still the source. A new container (a new image
+ * or password replaces it) is a changed input: the same up applies the role to it again.
  */
 export interface ServerRoleInputs extends AdminInputs {
     readonly serverName: string;
+    /** The server's container id, "" when unknown: a new container gets its role again. */
+    readonly serverInstance: string;
     readonly role: Role;
     /** Why the server is left out of replication (see Topology), or "": a left-out server is not touched. */
     readonly leftOut: string;
@@ -164,6 +167,8 @@ const INPUTS: InputTable<ServerRoleInputs> = {
     adminUser: { change: "record", byDefault: "root" },
     adminPassword: { change: "record" },
     serverName: { change: "record" },
+    // Older state lacks it: the first up with it applies every role again, which changes nothing.
+    serverInstance: { change: "apply", byDefault: "" },
     role: { change: "apply", valid: is.oneOf(["source", "replica"]), allowed: "source or replica" },
     leftOut: { change: "apply", byDefault: "" },
     // Older state, from before semi-sync existed, has it off.
@@ -207,6 +212,8 @@ export const serverRoleProvider: pulumi.dynamic.ResourceProvider<ServerRoleInput
 export interface ServerRoleArgs {
     /** A name for messages, e.g. the container name. */
     readonly serverName: pulumi.Input<string>;
+    /** The server's container id: a new container (a new image or password, or one recreated after removal) gets its role again. */
+    readonly serverInstance?: pulumi.Input<string>;
     /** The server as Pulumi reaches it (its published address and port). */
     readonly adminHost: pulumi.Input<string>;
     readonly adminPort: pulumi.Input<number>;

@@ -85,7 +85,7 @@ export async function setUpSource(drivers: Drivers, lab: TestLab, source: TestSe
 }
 
 export function roleInputs(lab: TestLab, server: TestServer, role: Role): ServerRoleInputs {
-    return { ...serverOf(lab, server), serverName: server.containerName, role, leftOut: "" };
+    return { ...serverOf(lab, server), serverName: server.containerName, serverInstance: "", role, leftOut: "" };
 }
 
 /** Names MariaDB prints for privileges granted under another name. */

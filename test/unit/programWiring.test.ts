@@ -79,6 +79,15 @@ describe("dependencies", () => {
         expect(named(run, TYPES.serverRole, "lab-server-1-role").dependencies).toContain(replication.urn);
     });
 
+    test("each role follows its server's container: a new container (new image or password) gets its role again", () => {
+        for (const i of [0, 1, 2]) {
+            const container = named(run, TYPES.container, `lab-server-${i}-container`);
+            const role = named(run, TYPES.serverRole, `lab-server-${i}-role`);
+            expect(role.inputs.serverInstance).toBe(`mysql-replicas-dev-server-${i}-id`);
+            expect(role.dependencies).toContain(container.urn);
+        }
+    });
+
     test("accounts go with the source: deletedWith its container", () => {
         const source = named(run, TYPES.container, "lab-server-0-container");
         const accounts = [...ofType(run, TYPES.sqlDatabase), ...ofType(run, TYPES.sqlUser), ...ofType(run, TYPES.sqlGrant)];

@@ -155,6 +155,12 @@ describe("ServerRole diff", () => {
         expect(await diff(older, inputs)).toMatchObject({ changes: false });
         expect(await diff(older, { ...inputs, adminPort: 13307 })).toMatchObject({ changes: true, replaces: ["adminPort"] });
     });
+    test("a new container (a new image or password replaced it) gets its role again: an update, also from state without one", async () => {
+        const placed = { ...outs, serverInstance: "c1" };
+        expect(await diff(placed, { ...inputs, serverInstance: "c1" })).toMatchObject({ changes: false });
+        expect(await diff(placed, { ...inputs, serverInstance: "c2" })).toMatchObject({ changes: true, replaces: [] });
+        expect(await diff(outs, { ...inputs, serverInstance: "c1" })).toMatchObject({ changes: true, replaces: [] });
+    });
     test("a role change from config is an update, never a replacement", async () => {
         expect(await diff(outs, { ...inputs, role: "replica" })).toMatchObject({ changes: true, replaces: [] });
     });

@@ -644,7 +644,7 @@ export function testLabConfig(o: { basePort: number; readEndpointPort: number; r
  * host ports. Lane 0 keeps the names and ports the files declare.
  */
 export const LANE = laneNumber(process.env.LAB_TEST_LANE);
-/** Ports a lane moves by: the live files use 33300-34199, so lanes 1 and 2 use 35300-36199 and 37300-38199. */
+/** Ports a lane moves by: the live files use 33300-34299, so lanes 1 and 2 use 35300-36299 and 37300-38299. */
 const LANE_PORT_STEP = 2000;
 
 function laneNumber(value: string | undefined): number {

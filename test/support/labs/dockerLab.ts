@@ -169,7 +169,7 @@ export class DockerLab extends LabRun {
 
     /** Writable source, the app database, and the program's accounts (accountPlan, CHECK_USER). */
     private async setUpSource(): Promise<void> {
-        await serverRoleProvider.create!({ ...this.admin(0), serverName: this.source.name, role: "source", leftOut: "" });
+        await serverRoleProvider.create!({ ...this.admin(0), serverName: this.source.name, serverInstance: "", role: "source", leftOut: "" });
         const conn = await open(this.root(0), 60, "source");
         try {
             await query(conn, sql.createDatabase({ name: this.database }));
@@ -196,7 +196,7 @@ export class DockerLab extends LabRun {
             sourceHost: this.source.name, sourcePort: 3306, sourceProbeHost: "127.0.0.1", sourceProbePort: this.source.hostPort,
             user: this.user("replication"), password: this.passwords.replication, connectRetry: 1, retryCount: 86400, timeoutSeconds: 60, leftOut: "",
         });
-        await serverRoleProvider.create!({ ...this.admin(r.index), serverName: r.name, role: "replica", leftOut: "" });
+        await serverRoleProvider.create!({ ...this.admin(r.index), serverName: r.name, serverInstance: "", role: "replica", leftOut: "" });
     }
 
     /** HAProxy with the program's configuration, its file put in place before it starts. */
