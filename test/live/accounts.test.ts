@@ -14,7 +14,7 @@ import { ServerLogin, replicaStatus, rows, waitFor, withConn } from "../support/
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetest-accounts");
-const BASE_PORT = lanePort(34000);
+const BASE_PORT = lanePort(25000);
 const PREFIX = `mysql-replicas-${STACK}`;
 /** What refresh, preview and up may take with the source paused. */
 const DEAD_SOURCE_BOUND_MS = 60_000;

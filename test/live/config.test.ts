@@ -10,7 +10,7 @@ const STACK = laneStack("livetest-badconfig");
 describeWithDocker("live: config errors (issue 5 scenario 7)", () => {
     const stack = liveStack({
         stack: STACK,
-        config: { image: TEST_IMAGE, pullImage: false, readEndpoint: false, basePort: lanePort(33350), readEndpointPort: lanePort(33398) },
+        config: { image: TEST_IMAGE, pullImage: false, readEndpoint: false, basePort: lanePort(24350), readEndpointPort: lanePort(24398) },
     });
 
     beforeAll(async () => {

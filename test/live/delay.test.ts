@@ -14,8 +14,8 @@ import { ServerLogin, replicaStatus, rows, sleep, waitFor, waitForReaders, withC
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetest-delay");
-const BASE_PORT = lanePort(33800);
-const READ_PORT = lanePort(33899);
+const BASE_PORT = lanePort(24800);
+const READ_PORT = lanePort(24899);
 const DELAY = 5;
 const delayed = (seconds: number) => JSON.stringify({ 2: { delaySeconds: seconds } });
 

@@ -17,8 +17,8 @@ import { type BrowserSession, openBrowser } from "../support/browser";
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetest-app");
-const BASE_PORT = lanePort(34100);
-const APP_PORT = lanePort(34180);
+const BASE_PORT = lanePort(25100);
+const APP_PORT = lanePort(25180);
 const PREFIX = `mysql-replicas-${STACK}`;
 const NAMES = [0, 1, 2].map((i) => `${PREFIX}-server-${i}`);
 /** How soon after a switchover's up the app's writes must work again (issue 18). */

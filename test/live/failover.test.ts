@@ -19,8 +19,8 @@ import { ServerLogin, replicaStatus, rows, waitFor, waitForReaders, withConn } f
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetest-failover");
-const BASE_PORT = lanePort(33600);
-const READ_PORT = lanePort(33699);
+const BASE_PORT = lanePort(24600);
+const READ_PORT = lanePort(24699);
 const PREFIX = `mysql-replicas-${STACK}`;
 const name = (i: number) => `${PREFIX}-server-${i}`;
 

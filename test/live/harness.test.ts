@@ -36,7 +36,7 @@ async function exec(container: Docker.Container, cmd: string[]): Promise<string>
 
 for (const engine of ENGINES) describeWithDocker(`live harness semantics on the ${engine} engine (fixtures/proxyProgram.ts)`, () => {
     const STACK = laneStack(`livetest-harness-${engine === "mock-runtime" ? "mock" : "auto"}`);
-    const BASE_PORT = lanePort(engine === "mock-runtime" ? 33370 : 33380);
+    const BASE_PORT = lanePort(engine === "mock-runtime" ? 24370 : 24380);
     const docker = new Docker();
     const stack = liveStack({
         stack: STACK,

@@ -14,8 +14,8 @@ import { ServerLogin, insertRows, onPort, replicaStatus, rows, waitFor, waitForR
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetest-lab");
-const BASE_PORT = lanePort(33300);
-const READ_PORT = lanePort(33399);
+const BASE_PORT = lanePort(24300);
+const READ_PORT = lanePort(24399);
 /** The read endpoint (HAProxy) is part of the lab; LIVE_READ_ENDPOINT=false leaves it out. */
 const READ_ENDPOINT = process.env.LIVE_READ_ENDPOINT !== "false";
 const PREFIX = `mysql-replicas-${STACK}`;

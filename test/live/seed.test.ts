@@ -13,7 +13,7 @@ import { ServerLogin, insertRows, purgeOlderBinlogs, replicaStatus, rows, sleep,
 jest.setTimeout(600_000);
 
 const STACK = laneStack("livetest-seed");
-const BASE_PORT = lanePort(33900);
+const BASE_PORT = lanePort(24900);
 const ROWS = 50_000;
 const REPLICATION = "pulumi-nodejs:dynamic/replication:Replication";
 /** The servers the scale-up adds. */

@@ -13,7 +13,7 @@ import { ServerLogin, rows, waitFor, withConn } from "../support/mysql";
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetest-semisync");
-const BASE_PORT = lanePort(33700);
+const BASE_PORT = lanePort(24700);
 const TIMEOUT_MS = 2000;
 
 describeWithDocker("live: semi-synchronous replication (issue 12)", () => {

@@ -17,7 +17,7 @@ import { readServerVersion } from "../../components/replication/connection";
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetest-switch");
-const BASE_PORT = lanePort(33500);
+const BASE_PORT = lanePort(24500);
 const PREFIX = `mysql-replicas-${STACK}`;
 const SERVERS = [0, 1, 2];
 

@@ -3,7 +3,7 @@
  * index.ts builds, brought up through liveStack (the Automation API where a pulumi CLI exists, else the
  * mock runtime with real Docker hooks). The tools run as child processes reading the stack's outputs
  * from a JSON file, as `pulumi stack output --json --show-secrets` prints them. The scenarios share one
- * stack and run in order. Ports 33400 (source), 33401-33403 (replicas) and 33499 (read endpoint).
+ * stack and run in order. Ports 24400 (source), 24401-24403 (replicas) and 24499 (read endpoint).
  */
 import { parseMysqlUrl } from "../../scripts/lib/outputs";
 import * as fs from "node:fs";
@@ -20,8 +20,8 @@ import { readEndpointLogin, runTool, serverIds, settle, timedServerId, writeOutp
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetools");
-const BASE_PORT = lanePort(33400);
-const READ_PORT = lanePort(33499);
+const BASE_PORT = lanePort(24400);
+const READ_PORT = lanePort(24499);
 const PREFIX = `mysql-replicas-${STACK}`;
 /** Fresh connections per spread check: 10 per replica with 3 replicas. */
 const PROBES = 30;

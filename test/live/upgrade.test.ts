@@ -16,7 +16,7 @@ import { ServerLogin, replicaStatus, rows, waitFor, withConn } from "../support/
 jest.setTimeout(300_000);
 
 const STACK = laneStack("livetest-upgrade");
-const BASE_PORT = lanePort(34200);
+const BASE_PORT = lanePort(25200);
 const PREFIX = `mysql-replicas-${STACK}`;
 const TEMPLATE = "pulumi-nodejs:dynamic/data:Template";
 

@@ -644,7 +644,7 @@ export function testLabConfig(o: { basePort: number; readEndpointPort: number; r
  * host ports. Lane 0 keeps the names and ports the files declare.
  */
 export const LANE = laneNumber(process.env.LAB_TEST_LANE);
-/** Ports a lane moves by: the live files use 33300-34299, so lanes 1 and 2 use 35300-36299 and 37300-38299. */
+/** Ports a lane moves by: the live files use 24300-25299, so lanes 1 and 2 use 26300-27299 and 28300-29299, all below the local ports Linux gives outgoing connections (32768 up). */
 const LANE_PORT_STEP = 2000;
 
 function laneNumber(value: string | undefined): number {
