@@ -67,7 +67,7 @@ function leftOut(image) {
 function failuresOf(result) {
     const lines = [];
     for (const file of result.testResults ?? []) {
-        const rel = path.relative(process.cwd(), file.name);
+        const rel = file.name ? path.relative(process.cwd(), file.name) : "(unknown file)";
         const failed = (file.assertionResults ?? []).filter((a) => a.status === "failed");
         for (const a of failed) lines.push(`${rel}: ${a.fullName}: ${headOf(a.failureMessages?.[0])}`);
         if (failed.length === 0 && file.status === "failed") lines.push(`${rel}: ${headOf(file.message)}`);

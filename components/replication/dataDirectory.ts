@@ -142,7 +142,7 @@ function initialiser(i: DataTemplateInputs): { tool: string; entrypoint: string[
 async function initialise(i: DataTemplateInputs): Promise<void> {
     const docker = engine();
     // What an earlier, cut-short attempt left.
-    await docker.getContainer(`${i.volumeName}-init`).remove({ force: true }).catch(ignoreGone);
+    await removeHelpers(i.volumeName);
     await docker.getVolume(i.volumeName).remove().catch(ignoreGone);
     await docker.createVolume({ Name: i.volumeName, Labels: i.labels });
     const run = initialiser(i);
@@ -181,6 +181,19 @@ export interface FillArgs {
     /** The server image: its shell and cp do the copies. */
     readonly image: string;
     readonly labels: Record<string, string>;
+    /** Defaults to 300. */
+    readonly timeoutSeconds?: number;
+}
+
+/**
+ * Removes what a cut-short up left of the containers that mount a template's volume (and its servers'
+ * volumes) while they run, named after it: left behind, one would keep those volumes from removal.
+ */
+async function removeHelpers(templateVolume: string): Promise<void> {
+    const docker = engine();
+    const found = await docker.listContainers({ all: true, filters: JSON.stringify({ name: [templateVolume] }) });
+    const ours = found.filter((c) => c.Names.some((n) => n.startsWith(`/${templateVolume}-init`) || n.startsWith(`/${templateVolume}-fill-`)));
+    for (const c of ours) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone);
 }
 
 /** Fills volumes from an existing template, in one helper container removed after; says which it copied into. */
@@ -192,6 +205,7 @@ export async function fillVolumes(a: FillArgs): Promise<string[]> {
             "refresh first (npm run up does) and it is made again");
     }
     const container = await docker.createContainer({
+        name: `${a.templateVolume}-fill-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
         Image: a.image,
         Entrypoint: ["sh", "-c"],
         Cmd: [fillScript("/template")],
@@ -200,9 +214,13 @@ export async function fillVolumes(a: FillArgs): Promise<string[]> {
     });
     try {
         await container.start();
-        const { StatusCode } = await container.wait();
+        const seconds = a.timeoutSeconds ?? 300;
+        const ended = await within(container.wait() as Promise<{ StatusCode: number }>, seconds * 1000, () => "timeout" as const);
         const said = await logTail(container, 200);
-        if (StatusCode !== 0) throw new Error(`copying the data template ${a.templateVolume} into ${a.volumes.join(", ")} failed (exit ${StatusCode}):\n${said}`);
+        if (ended === "timeout") throw new Error(`copying the data template ${a.templateVolume} took over ${seconds} s:\n${said}`);
+        if (ended.StatusCode !== 0) {
+            throw new Error(`copying the data template ${a.templateVolume} into ${a.volumes.join(", ")} failed (exit ${ended.StatusCode}):\n${said}`);
+        }
         return said.split("\n").map((l) => /^copied (\d+)$/.exec(l.trim())).filter((m) => m !== null).map((m) => a.volumes[Number(m![1])]);
     } finally {
         await container.remove({ force: true, v: true }).catch(() => undefined);
@@ -250,10 +268,15 @@ export const dataTemplateProvider: pulumi.dynamic.ResourceProvider<DataTemplateI
         return { id, props: { ...o, filled } };
     },
     async update(_id, olds, news) {
-        await fillVolumes({ templateVolume: olds.volumeName, volumes: unfilled(olds, news), image: news.image, labels: news.labels });
+        await removeHelpers(olds.volumeName);
+        await fillVolumes({
+            templateVolume: olds.volumeName, volumes: unfilled(olds, news), image: news.image, labels: news.labels, timeoutSeconds: news.timeoutSeconds,
+        });
         return { outs: { ...news, filled: [...news.serverVolumes] } };
     },
     async delete(id) {
+        // A helper a cut-short up left would hold the volume (and its servers' volumes).
+        await removeHelpers(id);
         await engine().getVolume(id).remove().catch(ignoreGone);
     },
 };

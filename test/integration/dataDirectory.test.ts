@@ -168,8 +168,12 @@ describeWithDocker(`one initialisation per lab: data template and copies on ${TE
             .toMatchObject({ changes: true, replaces: [] });
     });
 
-    test("delete removes the template's volume; a later read finds it gone, and filling from it says so", async () => {
+    test("delete removes the template's volume, and a helper a cut-short up left on it; a later read finds it gone, and filling from it says so", async () => {
+        const left = await docker.createContainer({ name: `${template.volumeName}-fill-left`, Image: TEST_IMAGE, Entrypoint: ["sleep", "600"],
+            Labels: run.labels(), HostConfig: { Binds: [`${template.volumeName}:/template:ro`], NetworkMode: "none" } });
+        await left.start();
         await dataTemplateProvider.delete!(template.volumeName, made);
+        await expect(left.inspect()).rejects.toMatchObject({ statusCode: 404 });
         expect((await dataTemplateProvider.read!(template.volumeName, made)).id).toBe("");
         await expect(fillVolumes({ templateVolume: template.volumeName, volumes: [volume("d")], image: TEST_IMAGE, labels: run.labels() }))
             .rejects.toThrow(`the lab's data template ${template.volumeName} is gone`);
