@@ -149,14 +149,14 @@ describeWithDocker(`one initialisation per lab: data template and copies on ${TE
             Labels: run.labels(), HostConfig: { Binds: [`${cut}:/d`], NetworkMode: "none" } });
         await seed.start();
         await seed.wait();
-        await seed.remove();
+        await seed.remove({ v: true });
         expect(await fillVolumes({ templateVolume: template.volumeName, volumes: [cut], image: TEST_IMAGE, labels: run.labels() })).toEqual([cut]);
         const check = await docker.createContainer({ Image: TEST_IMAGE, Entrypoint: ["sh", "-c", "ls -A /d"],
             Labels: run.labels(), HostConfig: { Binds: [`${cut}:/d`], NetworkMode: "none" } });
         await check.start();
         await check.wait();
         const listing = String(await check.logs({ stdout: true }));
-        await check.remove();
+        await check.remove({ v: true });
         expect(listing).toContain("mysql");
         expect(listing).not.toMatch(/stray|mysql-replicas-copying/);
         // A server volume removed behind the lab's back: read no longer counts it, and diff asks for a copy.

@@ -51,7 +51,7 @@ describeWithDocker("live: the lab on a new image (issue 21)", () => {
         const [repo, tag] = [rebuilt.slice(0, rebuilt.lastIndexOf(":")), rebuilt.slice(rebuilt.lastIndexOf(":") + 1)];
         const base = await docker.createContainer({ Image: TEST_IMAGE });
         await base.commit({ repo, tag, comment: "mysql-replicas live test: a new image id for the same server" });
-        await base.remove();
+        await base.remove({ v: true });
         outputs = await stack.up();
         await withConn(parseMysqlUrl(outputs.appConnectionString), async (c) => {
             await rows(c, "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(64) NOT NULL)");
