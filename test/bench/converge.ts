@@ -83,28 +83,11 @@ async function main(): Promise<void> {
     results.push({ what: "single server cold start (healthy, median)", ms: cold.healthyMs });
     results.push({ what: "single server cold start (first TCP login, median)", ms: cold.tcpMs });
 
-    // The slowest steps are those of the last run (a destroy would replace them).
+    results.push(await fromNothing("a", 43300, 2, 1.5));
+    results.push(await fromNothing("b", 43310, 5, 2.5));
+
+    // The slowest steps are those of the last run.
     let slow = "";
-    const a = benchStack("a", 43300);
-    const lab12 = await medianOf("up: nothing -> 1+2", async () => {
-        await fresh(a);
-        const up = await timedUp(a, { replicaCount: 2 });
-        slow = slowest(a);
-        await a.destroy();
-        return up.ms;
-    });
-    results.push({ what: "up: nothing -> converged 1+2", ms: lab12.ms, target: 1.5, note: `${lab12.note}; ${slow}` });
-
-    const b = benchStack("b", 43310);
-    const lab15 = await medianOf("up: nothing -> 1+5", async () => {
-        await fresh(b);
-        const up = await timedUp(b, { replicaCount: 5 });
-        slow = slowest(b);
-        await b.destroy();
-        return up.ms;
-    });
-    results.push({ what: "up: nothing -> converged 1+5", ms: lab15.ms, target: 2.5, note: `${lab15.note}; ${slow}` });
-
     const c = benchStack("c", 43320);
     await fresh(c);
     log(`up: 1+1, then ${ROWS} rows`);
@@ -172,7 +155,7 @@ async function main(): Promise<void> {
     const lines = [
         "",
         `converge benchmark: ${IMAGE}${readEndpoint ? ` + read endpoint (${PROXY_IMAGE})` : ""}` +
-            `${demoApp ? ` + demo app (${APP_IMAGE})` : ""}, engine ${a.engine}, ` +
+            `${demoApp ? ` + demo app (${APP_IMAGE})` : ""}, engine ${c.engine}, ` +
             `${os.cpus().length} CPUs, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
         `cold starts (healthy / TCP, s): ${colds.map((c) => `${seconds(c.healthyMs)}/${seconds(c.tcpMs)}`).join(", ")}`,
         `${"measure".padEnd(52)} ${"seconds".padStart(8)} ${"x cold".padStart(7)} ${"x TCP".padStart(7)} ${"target".padStart(7)}  result`,
@@ -190,6 +173,21 @@ async function main(): Promise<void> {
     lines.push(`(x cold: against the median healthy cold start, ${seconds(base)} s; x TCP: against the median first TCP login, ` +
         `${seconds(cold.tcpMs)} s, which is when the lab's ServerReady lets a server's dependents go)`);
     process.stdout.write(lines.join("\n") + "\n");
+}
+
+/** `up` from nothing to 1+`replicas`, UP_RUNS times, each destroyed after; the median as a result row. */
+async function fromNothing(suffix: string, basePort: number, replicas: number, target: number) {
+    const stack = benchStack(suffix, basePort);
+    // The slowest steps are those of the last run (its destroy would replace them).
+    let slow = "";
+    const lab = await medianOf(`up: nothing -> 1+${replicas}`, async () => {
+        await fresh(stack);
+        const up = await timedUp(stack, { replicaCount: replicas });
+        slow = slowest(stack);
+        await stack.destroy();
+        return up.ms;
+    });
+    return { what: `up: nothing -> converged 1+${replicas}`, ms: lab.ms, target, note: `${lab.note}; ${slow}` };
 }
 
 /** Runs `once` UP_RUNS times; its median, and every run's seconds for the note. */
